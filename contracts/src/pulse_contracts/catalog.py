@@ -1,0 +1,51 @@
+"""Every message model with the subjects it travels on: the source of the JSON Schemas."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import BaseModel
+
+from pulse_contracts import subjects
+from pulse_contracts.dlq import DeadLettered
+from pulse_contracts.events import (
+    RunCompleted,
+    RunFailed,
+    RunRejected,
+    RunStarted,
+    StepCompleted,
+    StepDispatched,
+    StepFailed,
+)
+from pulse_contracts.llm import LlmRequested, LlmResponded
+from pulse_contracts.runs import PlanCreated, PlanRejected, RunRequested
+from pulse_contracts.state import RunState
+from pulse_contracts.tasks import DispatchTask, TaskFinished
+
+__all__ = ["DOCUMENTS", "MESSAGES"]
+
+_EVENTS = f"{subjects.RUN_EVENTS_PREFIX}.<run_id>"
+
+MESSAGES: Final[dict[type[BaseModel], str]] = {
+    RunRequested: subjects.RUNS_REQUESTED,
+    PlanCreated: subjects.PLANS_CREATED,
+    PlanRejected: subjects.PLANS_REJECTED,
+    DispatchTask: f"{subjects.TASKS_DISPATCH_PREFIX}.<agent>",
+    TaskFinished: subjects.TASKS_RESULT,
+    RunStarted: _EVENTS,
+    RunRejected: _EVENTS,
+    StepDispatched: _EVENTS,
+    StepCompleted: _EVENTS,
+    StepFailed: _EVENTS,
+    RunCompleted: _EVENTS,
+    RunFailed: _EVENTS,
+    LlmRequested: "(request/reply to the agent-adapter)",
+    LlmResponded: "(reply)",
+    DeadLettered: f"{subjects.DLQ_PREFIX}.<consumer>",
+}
+"""Message model -> the subject (pattern) it is published on."""
+
+DOCUMENTS: Final[dict[type[BaseModel], str]] = {
+    RunState: f"KV bucket {subjects.KV_RUN_STATE}, key <run_id>",
+}
+"""Documents that are shared but not sent as messages."""

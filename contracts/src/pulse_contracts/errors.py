@@ -1,0 +1,106 @@
+"""One error taxonomy for the whole system.
+
+`ErrorInfo` is the wire form (inside results, events, dead letters and HTTP problems);
+`PulseError` and its subclasses are the raised form. Both carry the run and step they
+belong to, so an error found in a log or the archive leads straight to its run.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "ErrorCode",
+    "ErrorInfo",
+    "InvalidMessage",
+    "PlanningFailed",
+    "PulseError",
+    "StepFailed",
+    "ToolFailed",
+    "ToolNotFound",
+    "UnresolvedReference",
+]
+
+
+class ErrorCode(StrEnum):
+    INVALID_MESSAGE = "invalid_message"
+    PLANNING_FAILED = "planning_failed"
+    TOOL_NOT_FOUND = "tool_not_found"
+    TOOL_FAILED = "tool_failed"
+    UNRESOLVED_REFERENCE = "unresolved_reference"
+    STEP_FAILED = "step_failed"
+    INTERNAL = "internal"
+
+
+class ErrorInfo(BaseModel):
+    """A typed error as it travels in messages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: ErrorCode
+    message: str
+    run_id: str | None = None
+    step_id: str | None = None
+    retryable: bool = False
+
+
+class PulseError(Exception):
+    """Base of every error Pulse raises on purpose."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+    retryable: bool = False
+
+    def __init__(self, message: str, *, run_id: str | None = None, step_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.run_id = run_id
+        self.step_id = step_id
+
+    def to_info(self) -> ErrorInfo:
+        return ErrorInfo(
+            code=self.code,
+            message=self.message,
+            run_id=self.run_id,
+            step_id=self.step_id,
+            retryable=self.retryable,
+        )
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            f"{k}={v}" for k, v in (("run_id", self.run_id), ("step_id", self.step_id)) if v
+        )
+        return f"{self.code}: {self.message}" + (f" ({where})" if where else "")
+
+
+class InvalidMessage(PulseError):
+    """A message on the bus did not validate against its contract."""
+
+    code = ErrorCode.INVALID_MESSAGE
+
+
+class PlanningFailed(PulseError):
+    """The goal could not be turned into a valid plan; the run ends `rejected`."""
+
+    code = ErrorCode.PLANNING_FAILED
+
+
+class ToolNotFound(PulseError):
+    code = ErrorCode.TOOL_NOT_FOUND
+
+
+class ToolFailed(PulseError):
+    """A tool rejected its input or failed while running."""
+
+    code = ErrorCode.TOOL_FAILED
+
+
+class UnresolvedReference(PulseError):
+    """A step input refers to a step output that does not exist."""
+
+    code = ErrorCode.UNRESOLVED_REFERENCE
+
+
+class StepFailed(PulseError):
+    code = ErrorCode.STEP_FAILED

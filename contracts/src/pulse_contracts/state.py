@@ -1,0 +1,60 @@
+"""The live state of a run, as the executor keeps it in the `pulse_run_state` KV bucket.
+
+The executor writes it with compare-and-set; the gateway reads it to answer
+`GET /v1/runs/{run_id}`. `seq` counts the run's events and doubles as a version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field, JsonValue
+
+from pulse_contracts.base import Usage, utcnow
+from pulse_contracts.errors import ErrorInfo
+from pulse_contracts.plan import Plan
+from pulse_contracts.status import RunStatus, StepStatus
+
+__all__ = ["RunState", "StepState"]
+
+
+class StepState(BaseModel):
+    step_id: str
+    tool: str
+    status: StepStatus = StepStatus.PENDING
+    attempt: int = 0
+    input: dict[str, JsonValue] = Field(default_factory=dict)
+    output: JsonValue = None
+    error: ErrorInfo | None = None
+    usage: Usage = Field(default_factory=Usage)
+    dispatched_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds() * 1000
+
+
+class RunState(BaseModel):
+    run_id: str
+    tenant: str
+    prompt: str
+    status: RunStatus = RunStatus.SUBMITTED
+    plan: Plan | None = None
+    planner: str | None = None
+    steps: dict[str, StepState] = Field(default_factory=dict)
+    result: JsonValue = None
+    error: ErrorInfo | None = None
+    usage: Usage = Field(default_factory=Usage)
+    trace_id: str | None = None
+    trace_context: dict[str, str] = Field(
+        default_factory=dict,
+        description="W3C headers of the run's span, so steps dispatched later join its trace.",
+    )
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    seq: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,44 @@
+"""Commands to agents and their results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, JsonValue
+
+from pulse_contracts.base import Usage
+from pulse_contracts.errors import ErrorInfo
+from pulse_contracts.runs import RunScoped
+
+__all__ = ["DispatchTask", "TaskFinished", "task_message_id"]
+
+
+def task_message_id(run_id: str, step_id: str, attempt: int, kind: str) -> str:
+    """Deterministic id `run:step:attempt:kind`, so a resend is dropped as a duplicate."""
+    return f"{run_id}:{step_id}:{attempt}:{kind}"
+
+
+class DispatchTask(RunScoped):
+    """Run one step: sent by the executor on `pulse.tasks.dispatch.<agent>`."""
+
+    step_id: str
+    attempt: int = Field(default=1, ge=1)
+    tool: str
+    agent: str = "default"
+    input: dict[str, JsonValue] = Field(description="Input with every reference resolved.")
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class TaskFinished(RunScoped):
+    """The outcome of one attempt at a step, sent by the agent-adapter on `pulse.tasks.result`."""
+
+    step_id: str
+    attempt: int = Field(ge=1)
+    tool: str
+    outcome: Literal["succeeded", "failed"]
+    output: JsonValue = None
+    error: ErrorInfo | None = None
+    usage: Usage = Field(default_factory=Usage)
+    started_at: datetime
+    finished_at: datetime

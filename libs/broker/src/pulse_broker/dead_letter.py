@@ -1,0 +1,83 @@
+"""Poison messages go to `PULSE_DLQ` with the reason; failing ones back off, then follow.
+
+A message that does not validate is dead-lettered at once (redelivering it cannot help).
+A handler that raises gets the message redelivered after a back-off delay, and once it has
+been delivered `max_deliver` times it is dead-lettered too. Either way the consumer acks
+the original and carries on, so one bad message never stalls or stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faststream import BaseMiddleware
+from faststream.message import StreamMessage
+from pulse_contracts import DeadLettered, ErrorCode, ErrorInfo, PulseError, subjects
+from pydantic import ValidationError
+
+__all__ = ["DeadLetterPolicy", "dead_letter_middleware"]
+
+log = logging.getLogger(__name__)
+
+
+class DeadLetterPolicy:
+    def __init__(self, max_deliver: int, backoff_s: tuple[float, ...]) -> None:
+        self.max_deliver = max_deliver
+        self.backoff_s = backoff_s or (1.0,)
+
+    def delay(self, delivered: int) -> float:
+        return self.backoff_s[min(delivered, len(self.backoff_s)) - 1]
+
+
+def _error_info(exc: BaseException) -> ErrorInfo:
+    if isinstance(exc, PulseError):
+        return exc.to_info()
+    if isinstance(exc, ValidationError):
+        return ErrorInfo(code=ErrorCode.INVALID_MESSAGE, message=str(exc)[:4000])
+    return ErrorInfo(code=ErrorCode.INTERNAL, message=f"{type(exc).__name__}: {exc}"[:4000])
+
+
+def dead_letter_middleware(policy: DeadLetterPolicy) -> type[BaseMiddleware]:
+    class DeadLetterMiddleware(BaseMiddleware):
+        async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+            try:
+                return await call_next(msg)
+            except Exception as exc:
+                raw = msg.raw_message
+                metadata = getattr(raw, "metadata", None)
+                if metadata is None:  # core NATS (no JetStream): nothing to redeliver
+                    raise
+                delivered = int(metadata.num_delivered or 1)
+                poison = isinstance(exc, ValidationError) or (
+                    isinstance(exc, PulseError) and not exc.retryable
+                )
+                if not poison and delivered < policy.max_deliver:
+                    delay = policy.delay(delivered)
+                    log.warning(
+                        "handler failed, redelivering in %.1fs (delivery %d of %d): %s",
+                        delay, delivered, policy.max_deliver, exc,
+                    )
+                    await msg.nack(delay=delay)
+                    return None
+                consumer = metadata.consumer or "unknown"
+                letter = DeadLettered(
+                    message_id=f"{metadata.stream}:{metadata.sequence.stream}:dlq",
+                    consumer=consumer,
+                    original_subject=raw.subject,
+                    error=_error_info(exc),
+                    headers={k: v for k, v in (raw.headers or {}).items()},
+                    payload=bytes(raw.data).decode("utf-8", errors="replace"),
+                    deliveries=delivered,
+                )
+                log.error("dead-lettering message from %s: %s", raw.subject, letter.error.message)
+                broker = self.context.get("broker")
+                await broker.publish(
+                    letter.model_dump(mode="json"),
+                    subjects.dlq_subject(consumer),
+                    headers={"Nats-Msg-Id": letter.message_id},
+                    stream=subjects.STREAM_DLQ,
+                )
+                return None
+
+    return DeadLetterMiddleware

@@ -1,0 +1,67 @@
+"""The one way a Pulse service builds its NatsBroker."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.js.api import AckPolicy as JsAckPolicy
+from pulse_settings import ServiceSettings
+from pulse_telemetry import Telemetry
+
+from pulse_broker.dead_letter import DeadLetterPolicy, dead_letter_middleware
+
+__all__ = ["build_broker", "durable_pull"]
+
+
+def build_broker(settings: ServiceSettings, telemetry: Telemetry) -> NatsBroker:
+    """A broker that traces every hop, counts every message and dead-letters poison.
+
+    Middleware order matters: tracing is outermost so the dead-letter publish and the
+    handler's own publishes happen inside the consume span.
+    """
+    policy = DeadLetterPolicy(settings.max_deliver, settings.redelivery_backoff_s)
+    return NatsBroker(
+        servers=[s.strip() for s in settings.nats_url.split(",") if s.strip()],
+        name=settings.service_name,
+        middlewares=(
+            NatsTelemetryMiddleware(tracer_provider=telemetry.tracer_provider),
+            NatsPrometheusMiddleware(registry=telemetry.registry, app_name=settings.service_name),
+            dead_letter_middleware(policy),
+        ),
+        logger=logging.getLogger(f"pulse.{settings.service_name}.broker"),
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        graceful_timeout=15.0,
+    )
+
+
+def durable_pull(
+    settings: ServiceSettings, *, stream: str, durable: str, subject: str
+) -> dict[str, Any]:
+    """Keyword arguments for `broker.subscriber(...)`: a durable pull consumer.
+
+    Replicas that subscribe with the same `durable` share the messages. Streams are
+    provisioned by `pulse_broker.provision`, so FastStream must not declare them.
+    """
+    return {
+        "subject": subject,
+        "stream": JStream(stream, declare=False),
+        "durable": durable,
+        "pull_sub": PullSub(batch_size=settings.pull_batch_size, timeout=5.0),
+        "config": ConsumerConfig(
+            durable_name=durable,
+            ack_policy=JsAckPolicy.EXPLICIT,
+            # The dead-letter middleware decides when to give up; the server-side limit
+            # is a backstop one delivery later.
+            max_deliver=settings.max_deliver + 1,
+            ack_wait=settings.ack_wait_s,
+            filter_subject=subject,
+        ),
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "max_workers": settings.max_workers,
+    }

@@ -1,0 +1,103 @@
+"""Streams and key-value buckets, created or updated idempotently at every start.
+
+Every service provisions what it uses, so any start order works and a wiped NATS heals on
+the next start. Subjects come from `pulse_contracts.subjects`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+from pulse_contracts import subjects
+from pulse_settings import ServiceSettings
+
+__all__ = ["KV_BUCKETS", "ensure_kv", "ensure_streams", "stream_configs"]
+
+log = logging.getLogger(__name__)
+
+KV_BUCKETS: dict[str, str] = {
+    subjects.KV_RUN_STATE: "Live state of every run, written by the executor with compare-and-set",
+    subjects.KV_TODOS: "Todo lists per tenant, written by the todo tools",
+}
+
+
+def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
+    window = settings.duplicate_window_s
+    common = {"storage": StorageType.FILE, "num_replicas": settings.stream_replicas}
+    return [
+        StreamConfig(
+            name=subjects.STREAM_RUNS,
+            description="Run requests and plans",
+            subjects=list(subjects.STREAM_SUBJECTS[subjects.STREAM_RUNS]),
+            retention=RetentionPolicy.LIMITS,
+            max_age=settings.events_max_age_s,
+            duplicate_window=window,
+            **common,
+        ),
+        StreamConfig(
+            name=subjects.STREAM_TASKS,
+            description="Steps dispatched to agents and their results",
+            subjects=list(subjects.STREAM_SUBJECTS[subjects.STREAM_TASKS]),
+            retention=RetentionPolicy.WORK_QUEUE,
+            duplicate_window=window,
+            **common,
+        ),
+        StreamConfig(
+            name=subjects.STREAM_EVENTS,
+            description="Every run event, kept for replay and archiving",
+            subjects=list(subjects.STREAM_SUBJECTS[subjects.STREAM_EVENTS]),
+            retention=RetentionPolicy.LIMITS,
+            max_age=settings.events_max_age_s,
+            duplicate_window=window,
+            **common,
+        ),
+        StreamConfig(
+            name=subjects.STREAM_DLQ,
+            description="Messages a consumer gave up on, with the reason",
+            subjects=list(subjects.STREAM_SUBJECTS[subjects.STREAM_DLQ]),
+            retention=RetentionPolicy.LIMITS,
+            discard=DiscardPolicy.OLD,
+            max_age=30 * 24 * 3600,
+            **common,
+        ),
+    ]
+
+
+async def ensure_streams(js: JetStreamContext, settings: ServiceSettings) -> None:
+    for config in stream_configs(settings):
+        try:
+            await js.add_stream(config)
+        except BadRequestError as exc:
+            # Already there with another configuration: converge on ours.
+            log.info("updating stream %s: %s", config.name, exc.description)
+            await js.update_stream(config)
+
+
+async def ensure_kv(js: JetStreamContext, bucket: str, settings: ServiceSettings) -> KeyValue:
+    try:
+        return await js.key_value(bucket)
+    except (BucketNotFoundError, NotFoundError):
+        pass
+    try:
+        return await js.create_key_value(
+            KeyValueConfig(
+                bucket=bucket,
+                description=KV_BUCKETS.get(bucket, ""),
+                history=1,
+                storage=StorageType.FILE,
+                replicas=settings.stream_replicas,
+            )
+        )
+    except BadRequestError:
+        # Another replica created it a moment ago.
+        return await js.key_value(bucket)
