@@ -78,6 +78,7 @@ class Durable:
 
     PLANNER: Final = "planner"
     EXECUTOR_PLANS: Final = "executor-plans"
+    EXECUTOR_REJECTIONS: Final = "executor-rejections"
     EXECUTOR_RESULTS: Final = "executor-results"
     AGENT_ADAPTER: Final = "agent-adapter"
     ARCHIVER: Final = "archiver"
