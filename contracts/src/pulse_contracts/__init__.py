@@ -34,6 +34,8 @@ from pulse_contracts.state import RunState, StepState
 from pulse_contracts.status import TERMINAL_RUN_STATUSES, RunStatus, StepStatus
 from pulse_contracts.tasks import DispatchTask, TaskFinished, task_message_id
 
+__version__ = "0.1.0"
+
 __all__ = [
     "REFERENCE_PATTERN",
     "RUN_EVENT_ADAPTER",

@@ -26,7 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pulse_stack.servers import EmbeddedNats, EmbeddedPostgres
 
-__all__ = ["NatsEndpoint", "PostgresEndpoint"]
+__all__ = ["NatsEndpoint", "PostgresEndpoint", "wipe_pulse_streams"]
 
 
 class _BackendSettings(BaseSettings):
@@ -109,7 +109,8 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
         server.stop()
 
 
-async def _wipe_pulse_streams(url: str) -> None:
+async def wipe_pulse_streams(url: str) -> None:
+    """Delete every Pulse stream and KV bucket: an empty bus for the next test."""
     nc = await nats.connect(url, connect_timeout=5)
     try:
         js = nc.jetstream()
@@ -123,7 +124,7 @@ async def _wipe_pulse_streams(url: str) -> None:
 
 @pytest.fixture
 async def nats_url(nats_server: NatsEndpoint) -> AsyncIterator[str]:
-    await _wipe_pulse_streams(nats_server.url)
+    await wipe_pulse_streams(nats_server.url)
     yield nats_server.url
 
 

@@ -1,0 +1,155 @@
+"""`pulse-stack` — run Pulse on this machine.
+
+    pulse-stack up        start NATS, PostgreSQL and the five services; Ctrl-C stops all
+    pulse-stack down      stop a stack started by `up` in another terminal
+    pulse-stack demo      start, run the sample goals, print results, stop
+    pulse-stack schemas   regenerate contracts/schemas (--check: fail if stale)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pulse_stack.config import StackSettings
+from pulse_stack.launcher import Stack
+
+__all__ = ["main"]
+
+_PIDFILE = "stack.json"
+
+
+def _stack(settings: StackSettings, state_dir: Path) -> Stack:
+    return Stack(
+        state_dir=state_dir.resolve(),
+        nats_url=settings.nats_url,
+        database_url=settings.database_url,
+        api_keys=settings.api_keys,
+        gateway_port=settings.gateway_port,
+        log_format=settings.log_format,
+        ready_timeout_s=settings.ready_timeout_s,
+    )
+
+
+def _first_key(settings: StackSettings) -> str:
+    return settings.api_keys.split(",")[0].split("=")[0].strip()
+
+
+def _print_urls(stack: Stack, settings: StackSettings) -> None:
+    print("Pulse is up.")
+    print(f"  gateway     {stack.gateway_url}   (API key: {_first_key(settings)})")
+    for service in stack.running:
+        if service.spec.name != "gateway":
+            print(f"  {service.spec.name:<11} {service.url}/readyz  /metrics")
+    print(f"  NATS        {stack.nats_url}")
+    print(f"  PostgreSQL  {stack.database_url}")
+    print(f"  logs        {stack.state_dir / 'logs'}")
+    print("Try:")
+    print(f"  PULSE_URL={stack.gateway_url} .venv/bin/pulse run 'calculate 5 * 3, add the result as a todo, then list all todos'")
+
+
+def _up(settings: StackSettings) -> int:
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    pidfile = settings.state_dir / _PIDFILE
+    stack = _stack(settings, settings.state_dir)
+    try:
+        print("Starting NATS, PostgreSQL and the five services…", flush=True)
+        stack.start()
+        pidfile.write_text(json.dumps({"launcher": os.getpid(), **stack.pids()}))
+        _print_urls(stack, settings)
+        print("Ctrl-C (or `make down`) stops everything.", flush=True)
+        while not stop:
+            time.sleep(0.2)
+    finally:
+        print("Stopping…", flush=True)
+        stack.stop()
+        pidfile.unlink(missing_ok=True)
+        print("Stopped.")
+    return 0
+
+
+def _down(settings: StackSettings) -> int:
+    pidfile = settings.state_dir / _PIDFILE
+    if not pidfile.exists():
+        print("No stack is running (no .pulse/stack.json).")
+        return 0
+    pids = json.loads(pidfile.read_text())
+    launcher = pids.get("launcher")
+    try:
+        os.kill(launcher, signal.SIGTERM)  # the launcher stops its children in order
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(p) for p in pids.values()):
+        time.sleep(0.2)
+    for name, pid in pids.items():  # anything the launcher could not stop
+        if _alive(pid):
+            print(f"killing {name} ({pid})")
+            os.kill(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    print("Stopped.")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _demo(settings: StackSettings) -> int:
+    from pulse_stack.demo import run_demo
+
+    with tempfile.TemporaryDirectory(prefix="pulse-demo-") as tmp:
+        print("Starting the embedded stack (nats-server, PostgreSQL, five services)…", flush=True)
+        started = time.monotonic()
+        with _stack(settings.model_copy(update={"gateway_port": 0, "log_format": "json"}), Path(tmp)) as stack:
+            print(f"Stack ready in {time.monotonic() - started:.1f}s; gateway at {stack.gateway_url}\n", flush=True)
+            ok = asyncio.run(run_demo(stack.gateway_url, _first_key(settings)))
+            print("Stopping the stack…", flush=True)
+    print("All sample goals completed." if ok else "Some goals did not complete: see above.")
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pulse-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up")
+    sub.add_parser("down")
+    sub.add_parser("demo")
+    schemas = sub.add_parser("schemas")
+    schemas.add_argument("--check", action="store_true")
+    schemas.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    settings = StackSettings()
+    if args.command == "up":
+        return _up(settings)
+    if args.command == "down":
+        return _down(settings)
+    if args.command == "demo":
+        return _demo(settings)
+    from pulse_stack.schemas import write_schemas
+
+    return write_schemas(args.out, check=args.check)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
