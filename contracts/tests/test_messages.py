@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from pulse_contracts import (
     RUN_EVENT_ADAPTER,
     SCHEMA_VERSION,
@@ -14,7 +16,6 @@ from pulse_contracts import (
     subjects,
     task_message_id,
 )
-from pydantic import ValidationError
 
 
 def test_run_requested_round_trips_and_ignores_unknown_fields() -> None:
@@ -39,8 +40,16 @@ def test_run_events_are_told_apart_by_type() -> None:
 
 
 def test_statuses_follow_a2a_task_states() -> None:
-    assert {s.value for s in RunStatus} == {"submitted", "working", "completed", "failed", "canceled", "rejected"}
-    assert RunStatus.REJECTED.is_terminal and not RunStatus.WORKING.is_terminal
+    assert {s.value for s in RunStatus} == {
+        "submitted",
+        "working",
+        "completed",
+        "failed",
+        "canceled",
+        "rejected",
+    }
+    assert RunStatus.REJECTED.is_terminal
+    assert not RunStatus.WORKING.is_terminal
     assert StepStatus.SKIPPED.is_terminal
 
 
@@ -62,10 +71,14 @@ def test_deterministic_ids_and_subjects() -> None:
 def test_streams_do_not_overlap() -> None:
     owned = [s for subs in subjects.STREAM_SUBJECTS.values() for s in subs]
     assert len(owned) == len(set(owned))
-    assert not any(s.startswith("pulse.runs.events") for s in subjects.STREAM_SUBJECTS[subjects.STREAM_RUNS])
+    assert not any(
+        s.startswith("pulse.runs.events") for s in subjects.STREAM_SUBJECTS[subjects.STREAM_RUNS]
+    )
 
 
 def test_usage_adds_up() -> None:
-    total = Usage(prompt_tokens=3, completion_tokens=4, cost_usd=0.1) + Usage(prompt_tokens=1, cost_usd=0.2)
+    total = Usage(prompt_tokens=3, completion_tokens=4, cost_usd=0.1) + Usage(
+        prompt_tokens=1, cost_usd=0.2
+    )
     assert (total.prompt_tokens, total.completion_tokens) == (4, 4)
     assert total.cost_usd == pytest.approx(0.3)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from pulse_contracts import Plan, PlanStep, iter_references, topological_order
 from pydantic import ValidationError
+
+from pulse_contracts import Plan, PlanStep, iter_references, topological_order
 
 
 def _step(sid: str, tool: str = "calculator", **kw: object) -> PlanStep:
@@ -14,7 +15,11 @@ def test_references_imply_dependencies() -> None:
         steps=[
             _step("a", input={"expression": "1 + 1"}),
             _step("b", input={"expression": "2"}),
-            _step("c", tool="todo.add", input={"text": "{{steps.a.output}} and {{ steps.b.output.value }}"}),
+            _step(
+                "c",
+                tool="todo.add",
+                input={"text": "{{steps.a.output}} and {{ steps.b.output.value }}"},
+            ),
         ]
     )
     assert plan.step("c").depends_on == ["a", "b"]
@@ -22,7 +27,9 @@ def test_references_imply_dependencies() -> None:
 
 
 def test_iter_references_walks_nested_values_and_paths() -> None:
-    refs = list(iter_references({"x": ["{{steps.s1.output.items.0}}", {"y": "{{steps.s2.output}}"}]}))
+    refs = list(
+        iter_references({"x": ["{{steps.s1.output.items.0}}", {"y": "{{steps.s2.output}}"}]})
+    )
     assert refs == [("s1", ("items", "0")), ("s2", ())]
 
 

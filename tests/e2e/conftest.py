@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+
 from pulse_stack.launcher import Stack
 from pulse_stack.otlp_receiver import OtlpReceiver
 from pulse_stack.testing import NatsEndpoint, PostgresEndpoint, wipe_pulse_streams

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import nats
 import pytest
+
 from pulse_contracts import subjects
 from pulse_stack.launcher import Stack
 from pulse_stack.otlp_receiver import OtlpReceiver
@@ -26,14 +27,18 @@ TODO_GOAL = "calculate 5 * 3, add the result as a todo, then list all todos"
 SERVICES = {"gateway", "planner", "executor", "agent-adapter", "archiver"}
 
 
-async def _submit(client: httpx.AsyncClient, prompt: str, headers: dict[str, str] = KEY_A, **extra: Any) -> dict[str, Any]:
+async def _submit(
+    client: httpx.AsyncClient, prompt: str, headers: dict[str, str] = KEY_A, **extra: Any
+) -> dict[str, Any]:
     response = await client.post("/v1/runs", json={"prompt": prompt, **extra}, headers=headers)
     assert response.status_code == 202, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-async def _wait(client: httpx.AsyncClient, run_id: str, headers: dict[str, str] = KEY_A, timeout_s: float = 60) -> dict[str, Any]:
+async def _wait(
+    client: httpx.AsyncClient, run_id: str, headers: dict[str, str] = KEY_A, timeout_s: float = 60
+) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         response = await client.get(f"/v1/runs/{run_id}", headers=headers)
@@ -55,7 +60,9 @@ def _todo_texts(output: Any) -> list[str]:
     return [str(item["text"]) for item in items]
 
 
-async def _archived(stack: Stack, run_id: str) -> tuple[asyncpg.Record | None, list[asyncpg.Record], list[asyncpg.Record]]:
+async def _archived(
+    stack: Stack, run_id: str
+) -> tuple[asyncpg.Record | None, list[asyncpg.Record], list[asyncpg.Record]]:
     conn = await asyncpg.connect(str(stack.database_url).replace("+asyncpg", ""))
     try:
         run = await conn.fetchrow("SELECT * FROM runs WHERE run_id = $1", run_id)
@@ -94,8 +101,10 @@ async def test_todo_goal_end_to_end(stack: Stack, otlp: OtlpReceiver) -> None:
     assert [r["status"] for r in archived_steps] == ["completed"] * 3
     assert _jsonb(archived_steps[0]["output"]) == 15
     kinds = [e["type"] for e in events]
-    assert kinds.count("step.completed") == 3 and kinds.count("step.dispatched") == 3
-    assert kinds[0] == "run.started" and kinds[-1] == "run.completed"
+    assert kinds.count("step.completed") == 3
+    assert kinds.count("step.dispatched") == 3
+    assert kinds[0] == "run.started"
+    assert kinds[-1] == "run.completed"
     assert len({e["event_id"] for e in events}) == len(events)
 
     # One trace across all five services, every span linked to its parent.
@@ -121,7 +130,9 @@ async def test_unknown_goal_is_rejected_with_a_reason(stack: Stack) -> None:
 
 async def test_malformed_body_is_a_problem(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as client:
-        response = await client.post("/v1/runs", content=b"{not json", headers={**KEY_A, "Content-Type": "application/json"})
+        response = await client.post(
+            "/v1/runs", content=b"{not json", headers={**KEY_A, "Content-Type": "application/json"}
+        )
         wrong_type = await client.post("/v1/runs", json={"prompt": 42}, headers=KEY_A)
     for r in (response, wrong_type):
         assert r.status_code == 422
@@ -133,11 +144,17 @@ async def test_poison_message_goes_to_the_dlq_and_the_planner_carries_on(stack: 
     nc = await nats.connect(str(stack.nats_url))
     try:
         js = nc.jetstream()
-        await js.publish(subjects.RUNS_REQUESTED, b'{"this is": "not a RunRequested"}', stream=subjects.STREAM_RUNS)
+        await js.publish(
+            subjects.RUNS_REQUESTED,
+            b'{"this is": "not a RunRequested"}',
+            stream=subjects.STREAM_RUNS,
+        )
         deadline = asyncio.get_running_loop().time() + 20
         while True:
             try:
-                letter = await js.get_last_msg(subjects.STREAM_DLQ, subjects.dlq_subject(subjects.Durable.PLANNER))
+                letter = await js.get_last_msg(
+                    subjects.STREAM_DLQ, subjects.dlq_subject(subjects.Durable.PLANNER)
+                )
                 break
             except nats.js.errors.NotFoundError:
                 assert asyncio.get_running_loop().time() < deadline, "no dead letter"
@@ -149,7 +166,8 @@ async def test_poison_message_goes_to_the_dlq_and_the_planner_carries_on(stack: 
     assert body["error"]["code"] == "invalid_message"
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as client:
         run = await _wait(client, (await _submit(client, "calculate 1 + 1"))["run_id"])
-    assert run["status"] == "completed" and run["result"] == 2
+    assert run["status"] == "completed"
+    assert run["result"] == 2
 
 
 async def test_idempotency_key_and_tenant_isolation(stack: Stack) -> None:

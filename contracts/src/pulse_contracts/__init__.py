@@ -28,7 +28,13 @@ from pulse_contracts.events import (
 )
 from pulse_contracts.events import StepFailed as StepFailedEvent
 from pulse_contracts.llm import ChatMessage, LlmRequested, LlmResponded
-from pulse_contracts.plan import REFERENCE_PATTERN, Plan, PlanStep, iter_references, topological_order
+from pulse_contracts.plan import (
+    REFERENCE_PATTERN,
+    Plan,
+    PlanStep,
+    iter_references,
+    topological_order,
+)
 from pulse_contracts.runs import PlanCreated, PlanRejected, RunRequested, RunScoped
 from pulse_contracts.state import RunState, StepState
 from pulse_contracts.status import TERMINAL_RUN_STATUSES, RunStatus, StepStatus

@@ -96,7 +96,13 @@ class RunFailed(RunEventBase):
 
 
 RunEvent = Annotated[
-    RunStarted | RunRejected | StepDispatched | StepCompleted | StepFailed | RunCompleted | RunFailed,
+    RunStarted
+    | RunRejected
+    | StepDispatched
+    | StepCompleted
+    | StepFailed
+    | RunCompleted
+    | RunFailed,
     Field(discriminator="type"),
 ]
 RUN_EVENT_ADAPTER: TypeAdapter[RunEvent] = TypeAdapter(RunEvent)

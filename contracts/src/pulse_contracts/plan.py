@@ -24,7 +24,9 @@ REFERENCE_PATTERN = re.compile(
 
 class PlanStep(BaseModel):
     id: str = Field(pattern=STEP_ID_PATTERN)
-    tool: str = Field(min_length=1, max_length=128, description="Registered tool name, e.g. `calculator`.")
+    tool: str = Field(
+        min_length=1, max_length=128, description="Registered tool name, e.g. `calculator`."
+    )
     agent: str = Field(
         default="default",
         pattern=r"^[A-Za-z0-9_-]{1,64}$",

@@ -38,7 +38,9 @@ async def test_database_url_is_a_fresh_real_database(database_url: str) -> None:
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:
-            tables = (await conn.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname='public'"))).scalar()
+            tables = (
+                await conn.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname='public'"))
+            ).scalar()
             version = (await conn.execute(text("SHOW server_version"))).scalar()
         assert tables == 0
         assert str(version).startswith("16")

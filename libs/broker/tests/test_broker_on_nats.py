@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import pytest
 from faststream.nats import NatsMessage
+
 from pulse_broker import (
     KvConflict,
     TypedKv,
@@ -30,7 +31,9 @@ class ProbeSettings(ServiceSettings):
 
 
 def _settings(url: str) -> ProbeSettings:
-    return ProbeSettings(nats_url=url, log_format="text", max_deliver=3, redelivery_backoff_s=(0.05,))
+    return ProbeSettings(
+        nats_url=url, log_format="text", max_deliver=3, redelivery_backoff_s=(0.05,)
+    )
 
 
 async def test_provisioning_is_idempotent_and_creates_every_stream(nats_url: str) -> None:
@@ -41,7 +44,12 @@ async def test_provisioning_is_idempotent_and_creates_every_stream(nats_url: str
         js = await jetstream(broker)
         await ensure_streams(js, settings)  # second time: no error, same result
         names = {s.config.name for s in await js.streams_info()}
-        assert {subjects.STREAM_RUNS, subjects.STREAM_TASKS, subjects.STREAM_EVENTS, subjects.STREAM_DLQ} <= names
+        assert {
+            subjects.STREAM_RUNS,
+            subjects.STREAM_TASKS,
+            subjects.STREAM_EVENTS,
+            subjects.STREAM_DLQ,
+        } <= names
         assert f"KV_{subjects.KV_RUN_STATE}" in names
     finally:
         await broker.stop()
@@ -54,7 +62,9 @@ async def test_resend_with_same_message_id_is_stored_once(nats_url: str) -> None
         await provision_all(broker, settings)
         message = RunRequested(message_id="run:r1:requested", run_id="r1", prompt="p")
         first = await publish(broker, message, subjects.RUNS_REQUESTED, stream=subjects.STREAM_RUNS)
-        second = await publish(broker, message, subjects.RUNS_REQUESTED, stream=subjects.STREAM_RUNS)
+        second = await publish(
+            broker, message, subjects.RUNS_REQUESTED, stream=subjects.STREAM_RUNS
+        )
         assert not first.duplicate
         assert second.duplicate
         info = await (await jetstream(broker)).stream_info(subjects.STREAM_RUNS)
@@ -77,19 +87,26 @@ async def test_typed_kv_compare_and_set(nats_url: str) -> None:
         with pytest.raises(KvConflict):
             await kv.update("r1", state.model_copy(update={"seq": 2}), revision)  # stale
         current = await kv.get("r1")
-        assert current is not None and current.value.seq == 1
+        assert current is not None
+        assert current.value.seq == 1
         assert await kv.get("missing") is None
     finally:
         await broker.stop()
 
 
-async def test_poison_and_exhausted_messages_are_dead_lettered_and_consumer_continues(nats_url: str) -> None:
+async def test_poison_and_exhausted_messages_are_dead_lettered_and_consumer_continues(
+    nats_url: str,
+) -> None:
     settings = _settings(nats_url)
     broker = build_broker(settings, setup_telemetry(settings, install_global=False))
     handled: list[str] = []
     attempts: dict[str, int] = {}
 
-    @broker.subscriber(**durable_pull(settings, stream=subjects.STREAM_RUNS, durable="probe", subject=subjects.RUNS_REQUESTED))
+    @broker.subscriber(
+        **durable_pull(
+            settings, stream=subjects.STREAM_RUNS, durable="probe", subject=subjects.RUNS_REQUESTED
+        )
+    )
     async def on_request(request: RunRequested, msg: NatsMessage) -> None:
         attempts[request.run_id] = attempts.get(request.run_id, 0) + 1
         if request.prompt == "explode":
@@ -100,8 +117,18 @@ async def test_poison_and_exhausted_messages_are_dead_lettered_and_consumer_cont
         await provision_all(broker, settings)
         await broker.start()
         await broker.publish(b"{broken", subjects.RUNS_REQUESTED, stream=subjects.STREAM_RUNS)
-        await publish(broker, RunRequested(message_id="m-x", run_id="x", prompt="explode"), subjects.RUNS_REQUESTED, stream=subjects.STREAM_RUNS)
-        await publish(broker, RunRequested(message_id="m-ok", run_id="ok", prompt="fine"), subjects.RUNS_REQUESTED, stream=subjects.STREAM_RUNS)
+        await publish(
+            broker,
+            RunRequested(message_id="m-x", run_id="x", prompt="explode"),
+            subjects.RUNS_REQUESTED,
+            stream=subjects.STREAM_RUNS,
+        )
+        await publish(
+            broker,
+            RunRequested(message_id="m-ok", run_id="ok", prompt="fine"),
+            subjects.RUNS_REQUESTED,
+            stream=subjects.STREAM_RUNS,
+        )
         js = await jetstream(broker)
         for _ in range(100):
             dlq = await js.stream_info(subjects.STREAM_DLQ)
@@ -115,6 +142,7 @@ async def test_poison_and_exhausted_messages_are_dead_lettered_and_consumer_cont
         assert codes == ["internal", "invalid_message"]
         assert all(letter["original_subject"] == subjects.RUNS_REQUESTED for letter in letters)
         consumer = await js.consumer_info(subjects.STREAM_RUNS, "probe")
-        assert consumer.num_ack_pending == 0 and consumer.num_pending == 0
+        assert consumer.num_ack_pending == 0
+        assert consumer.num_pending == 0
     finally:
         await broker.stop()

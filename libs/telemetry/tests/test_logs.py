@@ -4,6 +4,7 @@ import json
 import logging
 
 from opentelemetry.sdk.trace import TracerProvider
+
 from pulse_telemetry import JsonFormatter, run_scope
 
 

@@ -1,15 +1,16 @@
 """`pulse-stack` — run Pulse on this machine.
 
-    pulse-stack up        start NATS, PostgreSQL and the five services; Ctrl-C stops all
-    pulse-stack down      stop a stack started by `up` in another terminal
-    pulse-stack demo      start, run the sample goals, print results, stop
-    pulse-stack schemas   regenerate contracts/schemas (--check: fail if stale)
+pulse-stack up        start NATS, PostgreSQL and the five services; Ctrl-C stops all
+pulse-stack down      stop a stack started by `up` in another terminal
+pulse-stack demo      start, run the sample goals, print results, stop
+pulse-stack schemas   regenerate contracts/schemas (--check: fail if stale)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -52,7 +53,9 @@ def _print_urls(stack: Stack, settings: StackSettings) -> None:
     print(f"  PostgreSQL  {stack.database_url}")
     print(f"  logs        {stack.state_dir / 'logs'}")
     print("Try:")
-    print(f"  PULSE_URL={stack.gateway_url} .venv/bin/pulse run 'calculate 5 * 3, add the result as a todo, then list all todos'")
+    print(
+        f"  PULSE_URL={stack.gateway_url} .venv/bin/pulse run 'calculate 5 * 3, add the result as a todo, then list all todos'"
+    )
 
 
 def _up(settings: StackSettings) -> int:
@@ -89,10 +92,8 @@ def _down(settings: StackSettings) -> int:
         return 0
     pids = json.loads(pidfile.read_text())
     launcher = pids.get("launcher")
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(launcher, signal.SIGTERM)  # the launcher stops its children in order
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(_alive(p) for p in pids.values()):
         time.sleep(0.2)
@@ -121,8 +122,13 @@ def _demo(settings: StackSettings) -> int:
     with tempfile.TemporaryDirectory(prefix="pulse-demo-") as tmp:
         print("Starting the embedded stack (nats-server, PostgreSQL, five services)…", flush=True)
         started = time.monotonic()
-        with _stack(settings.model_copy(update={"gateway_port": 0, "log_format": "json"}), Path(tmp)) as stack:
-            print(f"Stack ready in {time.monotonic() - started:.1f}s; gateway at {stack.gateway_url}\n", flush=True)
+        with _stack(
+            settings.model_copy(update={"gateway_port": 0, "log_format": "json"}), Path(tmp)
+        ) as stack:
+            print(
+                f"Stack ready in {time.monotonic() - started:.1f}s; gateway at {stack.gateway_url}\n",
+                flush=True,
+            )
             ok = asyncio.run(run_demo(stack.gateway_url, _first_key(settings)))
             print("Stopping the stack…", flush=True)
     print("All sample goals completed." if ok else "Some goals did not complete: see above.")
@@ -130,7 +136,11 @@ def _demo(settings: StackSettings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pulse-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="pulse-stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up")
     sub.add_parser("down")

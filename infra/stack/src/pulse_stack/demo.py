@@ -21,8 +21,19 @@ SAMPLE_GOALS: Final = (
 
 def _overlap_note(run: RunView) -> str | None:
     """Say which steps ran at the same time, from their recorded start and end times."""
-    steps = [s for s in cast(list[dict[str, str]], run.get("steps") or []) if s.get("started_at") and s.get("finished_at")]
-    spans = [(s["step_id"], datetime.fromisoformat(s["started_at"]), datetime.fromisoformat(s["finished_at"])) for s in steps]
+    steps = [
+        s
+        for s in cast(list[dict[str, str]], run.get("steps") or [])
+        if s.get("started_at") and s.get("finished_at")
+    ]
+    spans = [
+        (
+            s["step_id"],
+            datetime.fromisoformat(s["started_at"]),
+            datetime.fromisoformat(s["finished_at"]),
+        )
+        for s in steps
+    ]
     pairs = [
         f"{a} ‖ {b}"
         for i, (a, a0, a1) in enumerate(spans)
@@ -47,7 +58,9 @@ async def _follow(client: PulseClient, label: str, goal: str) -> RunView:
 async def run_demo(gateway_url: str, api_key: str, goals: tuple[str, ...] = SAMPLE_GOALS) -> bool:
     """Submit every goal at once, print progress, then each result. True if all completed."""
     async with PulseClient(gateway_url, api_key) as client:
-        runs = await asyncio.gather(*(_follow(client, f"goal {i + 1}", g) for i, g in enumerate(goals)))
+        runs = await asyncio.gather(
+            *(_follow(client, f"goal {i + 1}", g) for i, g in enumerate(goals))
+        )
     print("\n=== results ===")
     for run in runs:
         print(render_run(run))

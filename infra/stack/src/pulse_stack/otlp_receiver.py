@@ -34,7 +34,7 @@ class OtlpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 if self.path.rstrip("/") == "/v1/traces":
@@ -72,7 +72,11 @@ class OtlpReceiver:
         received: list[ReceivedSpan] = []
         for resource_spans in request.resource_spans:
             service = next(
-                (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"),
+                (
+                    a.value.string_value
+                    for a in resource_spans.resource.attributes
+                    if a.key == "service.name"
+                ),
                 "unknown",
             )
             for scope_spans in resource_spans.scope_spans:
@@ -84,7 +88,10 @@ class OtlpReceiver:
                             trace_id=span.trace_id.hex(),
                             span_id=span.span_id.hex(),
                             parent_span_id=span.parent_span_id.hex() or None,
-                            attributes={a.key: str(a.value.string_value or a.value.int_value) for a in span.attributes},
+                            attributes={
+                                a.key: str(a.value.string_value or a.value.int_value)
+                                for a in span.attributes
+                            },
                         )
                     )
         with self._lock:
@@ -94,7 +101,9 @@ class OtlpReceiver:
         with self._lock:
             return [s for s in self.spans if s.trace_id == trace_id]
 
-    def wait_for_services(self, trace_id: str, services: set[str], timeout_s: float = 20.0) -> list[ReceivedSpan]:
+    def wait_for_services(
+        self, trace_id: str, services: set[str], timeout_s: float = 20.0
+    ) -> list[ReceivedSpan]:
         """Spans of `trace_id` once every service in `services` has exported one (or timeout)."""
         deadline = time.monotonic() + timeout_s
         while True:

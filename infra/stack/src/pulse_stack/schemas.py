@@ -15,7 +15,6 @@ from typing import Any
 import pulse_contracts
 from pulse_contracts.catalog import DOCUMENTS, MESSAGES
 from pulse_contracts.events import RUN_EVENT_ADAPTER
-
 from pulse_stack.launcher import SERVICES
 
 __all__ = ["default_schema_dir", "render_schemas", "write_schemas"]
@@ -41,7 +40,12 @@ def _service_asyncapi(name: str, module: str) -> str:
         if isinstance(obj, type) and getattr(obj, "service_name", None) == name
     )
     broker = app_module.build_broker_for_docs(settings_cls())
-    spec = AsyncAPI(broker, title=f"pulse-{name}", version=pulse_contracts.__version__, description=(app_module.__doc__ or "").strip() or None)
+    spec = AsyncAPI(
+        broker,
+        title=f"pulse-{name}",
+        version=pulse_contracts.__version__,
+        description=(app_module.__doc__ or "").strip() or None,
+    )
     return _dump(json.loads(spec.to_specification().to_json()))
 
 
@@ -63,13 +67,29 @@ def render_schemas() -> dict[str, str]:
 def write_schemas(out: Path | None = None, *, check: bool = False) -> int:
     out = out or default_schema_dir()
     files = render_schemas()
-    stale = [rel for rel, text in files.items() if not (out / rel).exists() or (out / rel).read_text() != text]
-    extra = [
-        str(p.relative_to(out)) for p in out.rglob("*.json") if str(p.relative_to(out)) not in files
-    ] if out.exists() else []
+    stale = [
+        rel
+        for rel, text in files.items()
+        if not (out / rel).exists() or (out / rel).read_text() != text
+    ]
+    extra = (
+        [
+            str(p.relative_to(out))
+            for p in out.rglob("*.json")
+            if str(p.relative_to(out)) not in files
+        ]
+        if out.exists()
+        else []
+    )
     if check:
         if stale or extra:
-            print("contracts/schemas is stale; run `make schemas`:", *stale, *(f"{e} (no longer generated)" for e in extra), sep="\n  ", file=sys.stderr)
+            print(
+                "contracts/schemas is stale; run `make schemas`:",
+                *stale,
+                *(f"{e} (no longer generated)" for e in extra),
+                sep="\n  ",
+                file=sys.stderr,
+            )
             return 1
         print(f"contracts/schemas is up to date ({len(files)} documents)")
         return 0

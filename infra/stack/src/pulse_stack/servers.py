@@ -60,7 +60,9 @@ class ServerProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def spawn(self, argv: list[str], *, user: str | None = None, env: dict[str, str] | None = None) -> None:
+    def spawn(
+        self, argv: list[str], *, user: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -122,11 +124,16 @@ class EmbeddedNats:
             [
                 _venv_binary("nats-server"),
                 "--jetstream",
-                "--addr", "127.0.0.1",
-                "--port", str(self.port),
-                "--http_port", str(self.monitor_port),
-                "--store_dir", str(store),
-                "--server_name", f"pulse-{self.port}",
+                "--addr",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--http_port",
+                str(self.monitor_port),
+                "--store_dir",
+                str(store),
+                "--server_name",
+                f"pulse-{self.port}",
             ]
         )
         try:
@@ -150,7 +157,14 @@ class EmbeddedPostgres:
     For development and tests only: trust authentication on loopback, `fsync` optional.
     """
 
-    def __init__(self, state_dir: Path, port: int | None = None, *, database: str = "pulse", fsync: bool = True):
+    def __init__(
+        self,
+        state_dir: Path,
+        port: int | None = None,
+        *,
+        database: str = "pulse",
+        fsync: bool = True,
+    ):
         self.state_dir = Path(state_dir)
         self.data_dir = self.state_dir / "pgdata"
         self.port = port or free_port()
@@ -203,15 +217,34 @@ class EmbeddedPostgres:
         self._prepare_permissions()
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [self._bin("initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--no-instructions"],
-                check=True, capture_output=True, user=self._user,
+                [
+                    self._bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ],
+                check=True,
+                capture_output=True,
+                user=self._user,
             )
         argv = [
-            self._bin("postgres"), "-D", str(self.data_dir),
-            "-h", "127.0.0.1", "-p", str(self.port), "-k", "",
-            "-c", "max_connections=200",
-            "-c", f"fsync={'on' if self.fsync else 'off'}",
+            self._bin("postgres"),
+            "-D",
+            str(self.data_dir),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            "",
+            "-c",
+            "max_connections=200",
+            "-c",
+            f"fsync={'on' if self.fsync else 'off'}",
         ]
         if not self.fsync:
             argv += ["-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -233,9 +266,24 @@ class EmbeddedPostgres:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
-            [self._bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-             "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-            check=True, capture_output=True, text=True,
+            [
+                self._bin("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return result.stdout.strip()
 

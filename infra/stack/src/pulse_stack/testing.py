@@ -104,7 +104,9 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
     server.start()
     try:
         base = server.url().rsplit("/", 1)[0]
-        yield PostgresEndpoint(base, f"postgresql://postgres@127.0.0.1:{server.port}/postgres", server)
+        yield PostgresEndpoint(
+            base, f"postgresql://postgres@127.0.0.1:{server.port}/postgres", server
+        )
     finally:
         server.stop()
 
@@ -123,9 +125,9 @@ async def wipe_pulse_streams(url: str) -> None:
 
 
 @pytest.fixture
-async def nats_url(nats_server: NatsEndpoint) -> AsyncIterator[str]:
+async def nats_url(nats_server: NatsEndpoint) -> str:
     await wipe_pulse_streams(nats_server.url)
-    yield nats_server.url
+    return nats_server.url
 
 
 @pytest.fixture
@@ -142,6 +144,8 @@ async def database_url(postgres_server: PostgresEndpoint) -> AsyncIterator[str]:
     admin = await asyncpg.connect(postgres_server.admin_dsn)
     try:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'), 10)
+            await asyncio.wait_for(
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'), 10
+            )
     finally:
         await admin.close()

@@ -18,11 +18,11 @@ from pulse_broker.runtime import jetstream, provision_all
 
 __all__ = [
     "KV_BUCKETS",
+    "DeadLetterPolicy",
     "KvConflict",
+    "ReadinessCheck",
     "Revisioned",
     "TypedKv",
-    "DeadLetterPolicy",
-    "ReadinessCheck",
     "build_broker",
     "dead_letter_middleware",
     "durable_pull",

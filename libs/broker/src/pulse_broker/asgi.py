@@ -11,6 +11,7 @@ import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import NatsBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from pulse_settings import ServiceSettings
 from pulse_telemetry import Telemetry
 
@@ -58,10 +59,14 @@ def service_app(
             except Exception:  # a broken check means not ready, never a 500
                 log.warning("readiness check %s raised", name, exc_info=True)
                 failing.append(name)
-        body = b'{"status":"ready"}' if not failing else (
-            b'{"status":"not ready","failing":["' + '","'.join(failing).encode() + b'"]}'
+        body = (
+            b'{"status":"ready"}'
+            if not failing
+            else (b'{"status":"not ready","failing":["' + '","'.join(failing).encode() + b'"]}')
         )
-        return AsgiResponse(body, 200 if not failing else 503, headers={"content-type": "application/json"})
+        return AsgiResponse(
+            body, 200 if not failing else 503, headers={"content-type": "application/json"}
+        )
 
     @get
     async def metrics(scope: Any) -> AsgiResponse:

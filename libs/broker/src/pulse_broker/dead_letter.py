@@ -13,8 +13,10 @@ from typing import Any
 
 from faststream import BaseMiddleware
 from faststream.message import StreamMessage
-from pulse_contracts import DeadLettered, ErrorCode, ErrorInfo, PulseError, subjects
+from faststream.nats import NatsMessage
 from pydantic import ValidationError
+
+from pulse_contracts import DeadLettered, ErrorCode, ErrorInfo, PulseError, subjects
 
 __all__ = ["DeadLetterPolicy", "dead_letter_middleware"]
 
@@ -56,9 +58,15 @@ def dead_letter_middleware(policy: DeadLetterPolicy) -> type[BaseMiddleware]:
                     delay = policy.delay(delivered)
                     log.warning(
                         "handler failed, redelivering in %.1fs (delivery %d of %d): %s",
-                        delay, delivered, policy.max_deliver, exc,
+                        delay,
+                        delivered,
+                        policy.max_deliver,
+                        exc,
                     )
-                    await msg.nack(delay=delay)
+                    if isinstance(msg, NatsMessage):
+                        await msg.nack(delay=delay)
+                    else:  # pragma: no cover - only NATS brokers use this middleware
+                        await msg.nack()
                     return None
                 consumer = metadata.consumer or "unknown"
                 letter = DeadLettered(

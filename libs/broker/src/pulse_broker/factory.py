@@ -10,10 +10,10 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js.api import AckPolicy as JsAckPolicy
-from pulse_settings import ServiceSettings
-from pulse_telemetry import Telemetry
 
 from pulse_broker.dead_letter import DeadLetterPolicy, dead_letter_middleware
+from pulse_settings import ServiceSettings
+from pulse_telemetry import Telemetry
 
 __all__ = ["build_broker", "durable_pull"]
 

@@ -18,6 +18,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
+
 from pulse_contracts import subjects
 from pulse_settings import ServiceSettings
 
@@ -32,43 +33,45 @@ KV_BUCKETS: dict[str, str] = {
 
 
 def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
-    window = settings.duplicate_window_s
-    common = {"storage": StorageType.FILE, "num_replicas": settings.stream_replicas}
-    return [
-        StreamConfig(
-            name=subjects.STREAM_RUNS,
-            description="Run requests and plans",
-            subjects=list(subjects.STREAM_SUBJECTS[subjects.STREAM_RUNS]),
-            retention=RetentionPolicy.LIMITS,
-            max_age=settings.events_max_age_s,
-            duplicate_window=window,
-            **common,
-        ),
-        StreamConfig(
-            name=subjects.STREAM_TASKS,
-            description="Steps dispatched to agents and their results",
-            subjects=list(subjects.STREAM_SUBJECTS[subjects.STREAM_TASKS]),
-            retention=RetentionPolicy.WORK_QUEUE,
-            duplicate_window=window,
-            **common,
-        ),
-        StreamConfig(
-            name=subjects.STREAM_EVENTS,
-            description="Every run event, kept for replay and archiving",
-            subjects=list(subjects.STREAM_SUBJECTS[subjects.STREAM_EVENTS]),
-            retention=RetentionPolicy.LIMITS,
-            max_age=settings.events_max_age_s,
-            duplicate_window=window,
-            **common,
-        ),
-        StreamConfig(
-            name=subjects.STREAM_DLQ,
-            description="Messages a consumer gave up on, with the reason",
-            subjects=list(subjects.STREAM_SUBJECTS[subjects.STREAM_DLQ]),
-            retention=RetentionPolicy.LIMITS,
+    def stream(
+        name: str, description: str, retention: RetentionPolicy, max_age: float | None
+    ) -> StreamConfig:
+        return StreamConfig(
+            name=name,
+            description=description,
+            subjects=list(subjects.STREAM_SUBJECTS[name]),
+            retention=retention,
+            max_age=max_age,
+            duplicate_window=settings.duplicate_window_s,
             discard=DiscardPolicy.OLD,
-            max_age=30 * 24 * 3600,
-            **common,
+            storage=StorageType.FILE,
+            num_replicas=settings.stream_replicas,
+        )
+
+    return [
+        stream(
+            subjects.STREAM_RUNS,
+            "Run requests and plans",
+            RetentionPolicy.LIMITS,
+            settings.events_max_age_s,
+        ),
+        stream(
+            subjects.STREAM_TASKS,
+            "Steps dispatched to agents and their results",
+            RetentionPolicy.WORK_QUEUE,
+            None,
+        ),
+        stream(
+            subjects.STREAM_EVENTS,
+            "Every run event, kept for replay and archiving",
+            RetentionPolicy.LIMITS,
+            settings.events_max_age_s,
+        ),
+        stream(
+            subjects.STREAM_DLQ,
+            "Messages a consumer gave up on, with the reason",
+            RetentionPolicy.LIMITS,
+            30 * 24 * 3600,
         ),
     ]
 

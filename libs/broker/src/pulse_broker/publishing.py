@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from faststream.nats import NatsBroker
 from nats.js.api import PubAck
+
 from pulse_contracts import Message
 from pulse_telemetry import inject_headers
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
-from pulse_settings import ServiceSettings
 
 from pulse_broker.provision import ensure_kv, ensure_streams
+from pulse_settings import ServiceSettings
 
 __all__ = ["jetstream", "provision_all"]
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Self, cast
 
 import httpx
+
 from pulse_contracts import JsonValue, RunStatus
 
 __all__ = ["PulseApiError", "PulseClient", "RunView"]
@@ -66,7 +67,9 @@ class PulseClient:
     async def get_run(self, run_id: str) -> RunView:
         return await self._json(await self._http.get(f"/v1/runs/{run_id}"))
 
-    async def watch(self, run_id: str, *, poll_s: float = 0.1, timeout_s: float = 120.0) -> AsyncIterator[RunView]:
+    async def watch(
+        self, run_id: str, *, poll_s: float = 0.1, timeout_s: float = 120.0
+    ) -> AsyncIterator[RunView]:
         """Yield the run each time it changes, until it reaches a terminal state."""
         deadline = time.monotonic() + timeout_s
         last: RunView | None = None
@@ -82,7 +85,7 @@ class PulseClient:
             await asyncio.sleep(poll_s)
 
     async def wait(self, run_id: str, *, timeout_s: float = 120.0) -> RunView:
-        run: RunView = {}
+        last: RunView = {}
         async for run in self.watch(run_id, timeout_s=timeout_s):
-            pass
-        return run
+            last = run
+        return last

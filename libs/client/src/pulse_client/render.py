@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import cast
 
-from pulse_contracts import JsonValue
-
 from pulse_client.client import RunView
+from pulse_contracts import JsonValue
 
 __all__ = ["render_progress", "render_run", "short"]
 
@@ -39,7 +38,9 @@ def render_progress(run: RunView, seen: dict[str, str]) -> list[str]:
         detail = ""
         if status == "completed":
             ms = step.get("duration_ms")
-            detail = f" -> {short(step.get('output'))}" + (f"  ({float(cast(float, ms)):.0f} ms)" if ms is not None else "")
+            detail = f" -> {short(step.get('output'))}" + (
+                f"  ({float(cast(float, ms)):.0f} ms)" if ms is not None else ""
+            )
         elif status == "failed":
             detail = f" -> {short(step.get('error'))}"
         lines.append(f"    {sid} {step['tool']:<14} {_MARKS.get(status, status)}{detail}")
@@ -56,13 +57,17 @@ def render_run(run: RunView) -> str:
         ms = step.get("duration_ms")
         timing = f"{float(cast(float, ms)):7.0f} ms" if ms is not None else "       - "
         value = step.get("output") if step["status"] == "completed" else step.get("error")
-        out.append(f"  {step['step_id']:<4} {step['tool']:<14} {step['status']:<10} {timing}  {short(value, 70)}")
+        out.append(
+            f"  {step['step_id']:<4} {step['tool']:<14} {step['status']:<10} {timing}  {short(value, 70)}"
+        )
     if run.get("error"):
         out.append(f"  error: {short(run['error'], 200)}")
     out.append(f"  result: {short(run.get('result'), 200)}")
     out.append(
         "  usage: {} prompt + {} completion tokens, ${:.6f}".format(
-            usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), float(cast(float, usage.get("cost_usd", 0.0)))
+            usage.get("prompt_tokens", 0),
+            usage.get("completion_tokens", 0),
+            float(cast(float, usage.get("cost_usd", 0.0))),
         )
     )
     return "\n".join(out)

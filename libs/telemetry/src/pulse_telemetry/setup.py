@@ -10,8 +10,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from prometheus_client import CollectorRegistry
-from pulse_settings import ServiceSettings
 
+from pulse_settings import ServiceSettings
 from pulse_telemetry.logs import configure_logging
 
 __all__ = ["Telemetry", "setup_telemetry"]

@@ -1,0 +1,3 @@
+from pulse_gateway.app import main
+
+main()

@@ -1,0 +1,20 @@
+"""The outside world behind small Protocols: where run state lives and how runs are requested.
+
+`nats` holds the production implementations (JetStream KV and stream), `memory` in-process
+ones for tests and for running the API alone.
+"""
+
+from pulse_gateway.adapters.memory import InMemoryRunPublisher, InMemoryRunStore, PublishedRequest
+from pulse_gateway.adapters.nats import KvRunStore, NatsRunRequestPublisher
+from pulse_gateway.adapters.ports import BusUnavailableError, RunRequestPublisher, RunStore
+
+__all__ = [
+    "BusUnavailableError",
+    "InMemoryRunPublisher",
+    "InMemoryRunStore",
+    "KvRunStore",
+    "NatsRunRequestPublisher",
+    "PublishedRequest",
+    "RunRequestPublisher",
+    "RunStore",
+]
