@@ -1,0 +1,21 @@
+"""The executor's outside world behind small protocols.
+
+- `RunStore` — run documents with compare-and-set: `NatsRunStore` (JetStream KV) and
+  `InMemoryRunStore` (same semantics, for tests);
+- `EffectPublisher` — dispatch commands and run events onto JetStream.
+"""
+
+from pulse_executor.adapters.bus import BusEffectPublisher, EffectPublisher, Send, route
+from pulse_executor.adapters.memory_store import InMemoryRunStore
+from pulse_executor.adapters.nats_store import NatsRunStore
+from pulse_executor.adapters.store import RunStore
+
+__all__ = [
+    "BusEffectPublisher",
+    "EffectPublisher",
+    "InMemoryRunStore",
+    "NatsRunStore",
+    "RunStore",
+    "Send",
+    "route",
+]

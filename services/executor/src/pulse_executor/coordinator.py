@@ -1,0 +1,155 @@
+"""Applying a transition to stored run state: load, decide, compare-and-set, then publish.
+
+Any number of executor replicas may handle messages of the same run at once. Each change
+is computed from the revision it read and written only if the key is still at that
+revision; on a conflict it is recomputed from the fresh state. Effects are published only
+after the write succeeded, so nothing is announced that the state does not hold; if
+publishing fails the message is redelivered and, being a duplicate by then, re-publishes
+what the state implies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime
+
+from opentelemetry import context as otel_context
+
+from pulse_broker import KvConflict
+from pulse_contracts import (
+    PlanCreated,
+    PlanRejected,
+    PulseError,
+    TaskFinished,
+    utcnow,
+)
+from pulse_executor.adapters import EffectPublisher, RunStore
+from pulse_executor.domain import (
+    ExecutorRunState,
+    Transition,
+    record_result,
+    reject_run,
+    start_run,
+)
+from pulse_telemetry import current_trace_id, extract_context
+
+__all__ = ["EffectsNotPublishedError", "RunCoordinator", "StateContentionError"]
+
+log = logging.getLogger(__name__)
+
+Decide = Callable[[ExecutorRunState | None, datetime], Transition]
+
+
+class StateContentionError(PulseError):
+    """Every compare-and-set try lost to another writer; the message is tried again later."""
+
+    retryable = True
+
+
+class EffectsNotPublishedError(PulseError):
+    """The state was stored but not every effect reached JetStream; redelivery resends them."""
+
+    retryable = True
+
+
+class RunCoordinator:
+    def __init__(
+        self,
+        store: RunStore,
+        effects: EffectPublisher,
+        *,
+        attempts: int = 50,
+        backoff_ms: float = 2.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._effects = effects
+        self._attempts = attempts
+        self._backoff_s = backoff_ms / 1000
+        self._clock = clock
+
+    async def start(
+        self,
+        message: PlanCreated,
+        *,
+        trace_id: str | None = None,
+        trace_context: dict[str, str] | None = None,
+    ) -> Transition:
+        return await self._apply(
+            message.run_id,
+            lambda state, now: start_run(
+                state, message, now=now, trace_id=trace_id, trace_context=trace_context
+            ),
+        )
+
+    async def reject(self, message: PlanRejected) -> Transition:
+        return await self._apply(
+            message.run_id, lambda state, now: reject_run(state, message, now=now)
+        )
+
+    async def record(self, message: TaskFinished) -> Transition:
+        return await self._apply(
+            message.run_id, lambda state, now: record_result(state, message, now=now)
+        )
+
+    async def _apply(self, run_id: str, decide: Decide) -> Transition:
+        for attempt in range(1, self._attempts + 1):
+            current = await self._store.load(run_id)
+            transition = decide(current.value if current else None, self._clock())
+            if transition.changed:
+                assert transition.state is not None
+                try:
+                    if current is None:
+                        await self._store.create(run_id, transition.state)
+                    else:
+                        await self._store.update(run_id, transition.state, current.revision)
+                except KvConflict:
+                    log.debug("run state changed concurrently, re-applying (try %d)", attempt)
+                    await asyncio.sleep(random.uniform(0, self._backoff_s * attempt))
+                    continue
+            self._log(transition)
+            await self._publish(transition)
+            return transition
+        raise StateContentionError(
+            f"run state kept changing under {self._attempts} compare-and-set tries",
+            run_id=run_id,
+        )
+
+    async def _publish(self, transition: Transition) -> None:
+        if not transition.effects:
+            return
+        state = transition.state
+        token = None
+        if state is not None and state.trace_context and current_trace_id() != state.trace_id:
+            # The message came from another trace (or none): effects join the run's trace.
+            token = otel_context.attach(extract_context(state.trace_context))
+        try:
+            outcomes = await asyncio.gather(
+                *(self._effects.publish(effect) for effect in transition.effects),
+                return_exceptions=True,
+            )
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            first = failures[0]
+            raise EffectsNotPublishedError(
+                f"{len(failures)} of {len(outcomes)} effects not published: "
+                f"{type(first).__name__}: {first}",
+                run_id=state.run_id if state else None,
+            ) from first
+
+    @staticmethod
+    def _log(transition: Transition) -> None:
+        state = transition.state
+        fields: dict[str, str | int] = {
+            "outcome": transition.outcome,
+            "effects": len(transition.effects),
+        }
+        if state is not None:
+            fields |= {"run_status": state.status.value, "seq": state.seq}
+        log.info(transition.note, extra=fields)
