@@ -14,6 +14,7 @@ from typing import Any
 from faststream import BaseMiddleware
 from faststream.message import StreamMessage
 from faststream.nats import NatsMessage
+from nats.errors import NotJSMessageError
 from pydantic import ValidationError
 
 from pulse_contracts import DeadLettered, ErrorCode, ErrorInfo, PulseError, subjects
@@ -47,9 +48,10 @@ def dead_letter_middleware(policy: DeadLetterPolicy) -> type[BaseMiddleware]:
                 return await call_next(msg)
             except Exception as exc:
                 raw = msg.raw_message
-                metadata = getattr(raw, "metadata", None)
-                if metadata is None:  # core NATS (no JetStream): nothing to redeliver
-                    raise
+                try:
+                    metadata = raw.metadata
+                except NotJSMessageError:  # core NATS (or the test broker): nothing to redeliver
+                    raise exc from None
                 delivered = int(metadata.num_delivered or 1)
                 poison = isinstance(exc, ValidationError) or (
                     isinstance(exc, PulseError) and not exc.retryable

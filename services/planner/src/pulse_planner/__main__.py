@@ -1,0 +1,3 @@
+from pulse_planner.app import main
+
+main()
