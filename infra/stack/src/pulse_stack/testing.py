@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -53,6 +55,12 @@ class PostgresEndpoint:
         return f"{self.base_url}/{database}"
 
 
+def _server_dir(kind: str) -> Path:
+    # Not under pytest's basetemp: a concurrent pytest session resets its permissions (which
+    # locks out PostgreSQL's unprivileged user) and prunes old numbered folders.
+    return Path(tempfile.mkdtemp(prefix=f"pulse-test-{kind}-"))
+
+
 def _docker_answers() -> bool:
     try:
         import docker
@@ -65,7 +73,7 @@ def _docker_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsEndpoint]:
+def nats_server() -> Iterator[NatsEndpoint]:
     configured = _BackendSettings().nats_url
     if configured:
         yield NatsEndpoint(configured)
@@ -76,16 +84,18 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsEndpoi
         with NatsContainer(command="-js") as container:
             yield NatsEndpoint(container.nats_uri())
         return
-    server = EmbeddedNats(Path(tmp_path_factory.mktemp("nats")))
-    server.start()
+    state = _server_dir("nats")
+    server = EmbeddedNats(state)
     try:
+        server.start()
         yield NatsEndpoint(server.url, server)
     finally:
         server.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresEndpoint]:
+def postgres_server() -> Iterator[PostgresEndpoint]:
     configured = _BackendSettings().database_url
     if configured:
         base = configured.rsplit("/", 1)[0]
@@ -100,9 +110,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
             base = url.rsplit("/", 1)[0]
             yield PostgresEndpoint(base, base.replace("+asyncpg", "") + "/postgres")
         return
-    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pg")), fsync=False)
-    server.start()
+    state = _server_dir("pg")
+    server = EmbeddedPostgres(state, fsync=False)
     try:
+        server.start()
         base = server.url().rsplit("/", 1)[0]
         yield PostgresEndpoint(
             base, f"postgresql://postgres@127.0.0.1:{server.port}/postgres", server

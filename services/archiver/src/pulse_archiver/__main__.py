@@ -1,0 +1,3 @@
+from pulse_archiver.app import main
+
+main()
