@@ -1,0 +1,3 @@
+from pulse_agent_adapter.app import main
+
+main()

@@ -1,0 +1,99 @@
+"""What a tool is, the context it runs in, and the registry the adapter looks tools up in."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pulse_contracts import JsonValue, ToolFailed, ToolNotFound, Usage
+
+__all__ = ["Tool", "ToolContext", "ToolRegistry", "parse_input"]
+
+InputModel = TypeVar("InputModel", bound=BaseModel)
+
+
+@dataclass
+class ToolContext:
+    """Which run, step and tenant a tool call works for; collects the call's LLM usage."""
+
+    run_id: str
+    step_id: str
+    tenant: str
+    usage: Usage = field(default_factory=Usage)
+
+    def add_usage(self, usage: Usage) -> None:
+        self.usage = self.usage + usage
+
+    def failure(self, message: str) -> ToolFailed:
+        """A `ToolFailed` that says which run and step it belongs to."""
+        return ToolFailed(message, run_id=self.run_id, step_id=self.step_id)
+
+
+class Tool(Protocol):
+    """One capability a plan step can name.
+
+    A tool that rejects its input or cannot do its job raises `ToolFailed`: that is a
+    result, reported to the executor. Any other exception means the outside world is
+    broken (a store unreachable) and the task is tried again later.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def input_schema(self) -> dict[str, JsonValue]:
+        """JSON Schema of the tool's input object."""
+        ...
+
+    async def run(self, input: dict[str, JsonValue], ctx: ToolContext) -> JsonValue: ...
+
+
+def parse_input(
+    model: type[InputModel], input: dict[str, JsonValue], ctx: ToolContext
+) -> InputModel:
+    """Validate a tool's input against its model; a mismatch is the tool rejecting it."""
+    try:
+        return model.model_validate(input)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ctx.failure(f"invalid input: {problems}") from None
+
+
+class ToolRegistry:
+    """Tools by name. Names are unique: registering a second tool under a name is a bug."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.register(tool)
+
+    def register(self, tool: Tool) -> None:
+        if tool.name in self._tools:
+            raise ValueError(f"tool {tool.name!r} is already registered")
+        self._tools[tool.name] = tool
+
+    def get(self, name: str, *, run_id: str | None = None, step_id: str | None = None) -> Tool:
+        try:
+            return self._tools[name]
+        except KeyError:
+            known = ", ".join(sorted(self._tools)) or "none"
+            raise ToolNotFound(
+                f"no tool named {name!r} (known: {known})", run_id=run_id, step_id=step_id
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def list(self) -> builtins.list[Tool]:
+        """Every registered tool, sorted by name."""
+        return [self._tools[name] for name in sorted(self._tools)]

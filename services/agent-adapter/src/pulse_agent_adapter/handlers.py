@@ -1,0 +1,97 @@
+"""The agent-adapter on the bus: take a `DispatchTask`, run its tool, publish `TaskFinished`."""
+
+from __future__ import annotations
+
+import logging
+
+from faststream.nats import NatsBroker
+from opentelemetry.trace import Status, StatusCode, Tracer
+from prometheus_client import CollectorRegistry, Histogram
+
+from pulse_agent_adapter.config import Settings
+from pulse_agent_adapter.domain import ToolRegistry, execute_task
+from pulse_broker import durable_pull
+from pulse_contracts import DispatchTask, TaskFinished, subjects
+from pulse_telemetry import bind_run, current_trace_id, inject_headers
+
+__all__ = ["register_handlers"]
+
+log = logging.getLogger("pulse.agent_adapter")
+
+
+def register_handlers(
+    broker: NatsBroker,
+    settings: Settings,
+    *,
+    registry: ToolRegistry,
+    tracer: Tracer,
+    metrics: CollectorRegistry,
+) -> None:
+    tool_seconds = Histogram(
+        "pulse_tool_duration_seconds",
+        "How long each tool call took, by tool and outcome.",
+        ("tool", "outcome"),
+        registry=metrics,
+    )
+    results = broker.publisher(
+        subjects.TASKS_RESULT,
+        schema=TaskFinished,
+        title="TaskFinished",
+        description="The outcome of one attempt at a step.",
+    )
+
+    @broker.subscriber(
+        **durable_pull(
+            settings,
+            stream=subjects.STREAM_TASKS,
+            durable=subjects.Durable.AGENT_ADAPTER,
+            subject=subjects.TASKS_DISPATCH_WILDCARD,
+        ),
+        title="DispatchTask",
+        description="Run one step's tool; an infrastructure failure is redelivered.",
+    )
+    async def run_task(task: DispatchTask) -> None:
+        bind_run(task.run_id, task.step_id, task.tenant)
+        attributes: dict[str, str | int] = {
+            "pulse.run_id": task.run_id,
+            "pulse.step_id": task.step_id,
+            "pulse.tool": task.tool,
+            "pulse.attempt": task.attempt,
+        }
+        with tracer.start_as_current_span(f"tool {task.tool}", attributes=attributes) as span:
+            finished = await execute_task(
+                registry, task, trace_id=current_trace_id() or task.trace_id
+            )
+            if finished.error is not None:
+                span.set_attribute("pulse.error_code", finished.error.code.value)
+                span.set_status(Status(StatusCode.ERROR, finished.error.message))
+        # The deterministic id makes a redelivered task's second result a duplicate. Sent
+        # through the declared publisher rather than pulse_broker.publish, which insists on
+        # a PubAck that the in-memory TestNatsBroker never returns.
+        await results.publish(
+            finished,
+            headers=inject_headers({"Nats-Msg-Id": finished.message_id}),
+            stream=subjects.STREAM_TASKS,
+        )
+        _report(finished, tool_seconds)
+
+
+def _report(finished: TaskFinished, tool_seconds: Histogram) -> None:
+    seconds = (finished.finished_at - finished.started_at).total_seconds()
+    tool_seconds.labels(finished.tool, finished.outcome).observe(seconds)
+    log.log(
+        logging.INFO if finished.error is None else logging.WARNING,
+        "task %s %s",
+        finished.tool,
+        finished.outcome,
+        extra={
+            "tool": finished.tool,
+            "attempt": finished.attempt,
+            "outcome": finished.outcome,
+            "duration_ms": round(seconds * 1000, 3),
+            "error_code": finished.error.code.value if finished.error else None,
+            "error_message": finished.error.message if finished.error else None,
+            "prompt_tokens": finished.usage.prompt_tokens,
+            "completion_tokens": finished.usage.completion_tokens,
+        },
+    )

@@ -1,0 +1,190 @@
+"""The consumer in memory (TestNatsBroker): message in, result out. No durability claims."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from faststream.nats import JStream, NatsBroker, NatsMessage, TestNatsBroker
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+from prometheus_client import CollectorRegistry
+
+from pulse_agent_adapter.adapters import InMemoryTodoStore, OfflineProvider
+from pulse_agent_adapter.app import build_registry
+from pulse_agent_adapter.config import Settings
+from pulse_agent_adapter.domain import ToolContext
+from pulse_agent_adapter.handlers import register_handlers
+from pulse_broker import build_broker
+from pulse_contracts import (
+    DispatchTask,
+    ErrorCode,
+    JsonValue,
+    TaskFinished,
+    subjects,
+    task_message_id,
+)
+from pulse_telemetry import Telemetry
+
+
+class BrokenStoreTool:
+    name = "broken"
+    description = "A tool whose store is down."
+    input_schema: dict[str, JsonValue] = {"type": "object"}
+
+    async def run(self, input: dict[str, JsonValue], ctx: ToolContext) -> JsonValue:
+        raise ConnectionError("KV unreachable")
+
+
+@dataclass
+class Harness:
+    broker: NatsBroker
+    spans: InMemorySpanExporter
+    results: list[TaskFinished] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+    async def dispatch(self, tool: str, input: dict[str, JsonValue], **fields: object) -> None:
+        task = DispatchTask.model_validate(
+            {
+                "message_id": "x",
+                "run_id": "run-1",
+                "tenant": "acme",
+                "step_id": "s1",
+                "tool": tool,
+                "input": input,
+                **fields,
+            }
+        )
+        await self.broker.publish(
+            task.model_dump(mode="json"),
+            subjects.dispatch_subject(task.agent),
+            stream=subjects.STREAM_TASKS,
+        )
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    settings = Settings()
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    telemetry = Telemetry("agent-adapter", provider, CollectorRegistry())
+    broker = build_broker(settings, telemetry)
+    registry = build_registry(
+        settings,
+        todo_store=InMemoryTodoStore(),
+        provider=OfflineProvider(),
+        extra_tools=[BrokenStoreTool()],
+    )
+    register_handlers(
+        broker, settings, registry=registry, tracer=telemetry.tracer, metrics=telemetry.registry
+    )
+    h = Harness(broker, spans)
+
+    @broker.subscriber(subjects.TASKS_RESULT, stream=JStream(subjects.STREAM_TASKS, declare=False))
+    async def collect(result: TaskFinished, msg: NatsMessage) -> None:
+        h.results.append(result)
+        h.headers.append(dict(msg.headers))
+
+    async with TestNatsBroker(broker) as test_broker:
+        h.broker = test_broker
+        yield h
+
+
+async def test_dispatch_in_task_finished_out(harness: Harness) -> None:
+    await harness.dispatch(
+        "calculator", {"expression": "5 * 3"}, attempt=3, trace_id="0" * 31 + "1"
+    )
+    [done] = harness.results
+    assert done.outcome == "succeeded"
+    assert done.output == 15
+    assert (done.run_id, done.tenant, done.step_id, done.attempt, done.tool) == (
+        "run-1",
+        "acme",
+        "s1",
+        3,
+        "calculator",
+    )
+    assert harness.headers[0]["Nats-Msg-Id"] == task_message_id("run-1", "s1", 3, "result")
+    # The trace id is the one the result was produced in, which the message's span carries.
+    [span] = [s for s in harness.spans.get_finished_spans() if s.name == "tool calculator"]
+    assert done.trace_id == format(span.context.trace_id, "032x")
+    assert span.attributes is not None
+    assert span.attributes["pulse.run_id"] == "run-1"
+    assert span.attributes["pulse.step_id"] == "s1"
+    assert span.attributes["pulse.tool"] == "calculator"
+    assert "traceparent" in harness.headers[0]
+
+
+async def test_unknown_tool_gives_a_failed_result(harness: Harness) -> None:
+    await harness.dispatch("shell", {"cmd": "ls"})
+    [done] = harness.results
+    assert done.outcome == "failed"
+    assert done.error is not None
+    assert done.error.code is ErrorCode.TOOL_NOT_FOUND
+    [span] = [s for s in harness.spans.get_finished_spans() if s.name == "tool shell"]
+    assert span.status.status_code is StatusCode.ERROR
+
+
+async def test_bad_input_gives_a_failed_result(harness: Harness) -> None:
+    await harness.dispatch("calculator", {"expression": "__import__('os')"})
+    [done] = harness.results
+    assert done.outcome == "failed"
+    assert done.error is not None
+    assert done.error.code is ErrorCode.TOOL_FAILED
+    assert "function calls are not allowed" in done.error.message
+
+
+async def test_todos_through_the_handler(harness: Harness) -> None:
+    await harness.dispatch("todo.add", {"text": 15}, step_id="add")
+    await harness.dispatch("todo.add", {"text": 15}, step_id="add", attempt=2)
+    await harness.dispatch("todo.list", {}, step_id="list")
+    *_, listed = harness.results
+    assert listed.output == {
+        "todos": [
+            {
+                "id": "run-1:add",
+                "text": "15",
+                "run_id": "run-1",
+                "step_id": "add",
+                "created_at": harness.results[0].output["created_at"],  # type: ignore[index,call-overload]
+            }
+        ]
+    }
+
+
+async def test_llm_usage_is_reported(harness: Harness) -> None:
+    await harness.dispatch("llm.complete", {"prompt": "Summarise the todo list"})
+    [done] = harness.results
+    assert done.outcome == "succeeded"
+    assert isinstance(done.output, str)
+    assert done.usage.prompt_tokens == 6
+    assert done.usage.completion_tokens > 0
+
+
+async def test_infrastructure_failure_raises_and_publishes_nothing(harness: Harness) -> None:
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - see below
+        await harness.dispatch("broken", {})
+    # The dead-letter middleware reads JetStream metadata when a handler raises, which an
+    # in-memory message lacks (nats-py raises NotJSMessageError): the handler's own error
+    # is then the context. Against a real server it is redelivered (test_service.py).
+    error = caught.value
+    assert isinstance(error, ConnectionError) or isinstance(error.__context__, ConnectionError)
+    assert harness.results == []
+
+
+async def test_one_log_line_per_task_with_its_duration(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="pulse.agent_adapter"):
+        await harness.dispatch("calculator", {"expression": "1 / 0"})
+    [line] = [r for r in caplog.records if r.name == "pulse.agent_adapter"]
+    assert line.levelno == logging.WARNING
+    assert line.outcome == "failed"  # type: ignore[attr-defined]
+    assert line.error_code == "tool_failed"  # type: ignore[attr-defined]
+    assert isinstance(line.duration_ms, float)  # type: ignore[attr-defined]
+    assert line.tool == "calculator"  # type: ignore[attr-defined]
