@@ -39,7 +39,9 @@ def _service_asyncapi(name: str, module: str) -> str:
         for obj in vars(config_module).values()
         if isinstance(obj, type) and getattr(obj, "service_name", None) == name
     )
-    broker = app_module.build_broker_for_docs(settings_cls())
+    app = app_module.create_app(settings_cls())
+    # FastStream apps carry their broker; the gateway (FastAPI) keeps it in its state.
+    broker = app.broker if hasattr(app, "broker") else app.state.broker
     spec = AsyncAPI(
         broker,
         title=f"pulse-{name}",

@@ -12,7 +12,7 @@ from faststream.nats import NatsBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from pulse_broker import build_broker, provision_all, serve
-from pulse_contracts import subjects
+from pulse_contracts import RunRequested, subjects
 from pulse_gateway.adapters import (
     KvRunStore,
     NatsRunRequestPublisher,
@@ -86,6 +86,13 @@ def create_app(
         state.readiness = [("run_state", store_reachable)]
     else:
         broker = build_broker(settings, telemetry)
+        # Declared for the AsyncAPI document; publishing goes through NatsRunRequestPublisher.
+        broker.publisher(
+            subjects.RUNS_REQUESTED,
+            schema=RunRequested,
+            title="gateway: RunRequested",
+            description="A run submitted over HTTP, after its state was stored as submitted.",
+        )
         _nats_readiness(state, broker, settings.readiness_timeout_s)
 
     @asynccontextmanager
@@ -124,6 +131,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.gateway = state
+    app.state.broker = broker
     install_problem_handlers(app, retry_after_s=settings.retry_after_s)
     app.include_router(runs_router())
     app.include_router(
