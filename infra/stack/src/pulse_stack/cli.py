@@ -117,19 +117,19 @@ def _alive(pid: int) -> bool:
 
 
 def _demo(settings: StackSettings) -> int:
-    from pulse_stack.demo import run_demo
+    from pulse_stack.demo import DEMO_LLM_LATENCY_MS, run_demo
 
     with tempfile.TemporaryDirectory(prefix="pulse-demo-") as tmp:
         print("Starting the embedded stack (nats-server, PostgreSQL, five services)…", flush=True)
         started = time.monotonic()
-        with _stack(
-            settings.model_copy(update={"gateway_port": 0, "log_format": "json"}), Path(tmp)
-        ) as stack:
+        stack = _stack(settings.model_copy(update={"gateway_port": 0}), Path(tmp))
+        stack.extra_env["PULSE_OFFLINE_LATENCY_MS"] = str(DEMO_LLM_LATENCY_MS)
+        with stack:
             print(
                 f"Stack ready in {time.monotonic() - started:.1f}s; gateway at {stack.gateway_url}\n",
                 flush=True,
             )
-            ok = asyncio.run(run_demo(stack.gateway_url, _first_key(settings)))
+            ok = asyncio.run(run_demo(stack.gateway_url, _first_key(settings), str(stack.nats_url)))
             print("Stopping the stack…", flush=True)
     print("All sample goals completed." if ok else "Some goals did not complete: see above.")
     return 0 if ok else 1

@@ -1,31 +1,73 @@
-"""The sample goals `make demo` runs, with live progress and a summary of each run."""
+"""The sample goals `make demo` runs, with live progress and a summary of each run.
+
+Goals go in over HTTP, like any client's; progress comes from the run events every run
+publishes on `pulse.runs.events.<run_id>` — the same public subject other systems follow.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 from typing import Final, cast
 
+import nats
+from nats.aio.msg import Msg
+
 from pulse_client import PulseClient
 from pulse_client.client import RunView
-from pulse_client.render import render_progress, render_run
+from pulse_client.render import render_run, short
+from pulse_contracts import RUN_EVENT_ADAPTER, subjects
+from pulse_contracts.events import (
+    RunCompleted,
+    RunEvent,
+    RunFailed,
+    RunRejected,
+    RunStarted,
+    StepCompleted,
+    StepDispatched,
+    StepFailed,
+)
 
-__all__ = ["SAMPLE_GOALS", "run_demo"]
+__all__ = ["DEMO_LLM_LATENCY_MS", "SAMPLE_GOALS", "run_demo"]
 
 SAMPLE_GOALS: Final = (
     "calculate 5 * 3, add the result as a todo, then list all todos",
-    "calculate 12 * 7 and calculate 100 / 4, then add both results as todos, then list all todos",
+    "ask the llm to write a haiku about rivers and ask the llm to write a limerick about queues, "
+    "then add both results as todos",
     "calculate 6 * 7, then ask the llm to explain the result",
 )
+DEMO_LLM_LATENCY_MS: Final = 400
+"""The offline model answers this slowly in the demo, so parallel steps are visible."""
 
 
-def _overlap_note(run: RunView) -> str | None:
-    """Say which steps ran at the same time, from their recorded start and end times."""
-    steps = [
-        s
-        for s in cast(list[dict[str, str]], run.get("steps") or [])
-        if s.get("started_at") and s.get("finished_at")
-    ]
+def _describe(event: RunEvent) -> str:
+    match event:
+        case RunStarted():
+            return f"planned {len(event.plan.steps)} steps: " + ", ".join(
+                f"{s.id}={s.tool}" for s in event.plan.steps
+            )
+        case StepDispatched():
+            return f"{event.step_id} {event.tool:<13} dispatched"
+        case StepCompleted():
+            ms = (event.finished_at - event.started_at).total_seconds() * 1000
+            return (
+                f"{event.step_id} {event.tool:<13} done in {ms:.0f} ms -> {short(event.output, 60)}"
+            )
+        case StepFailed():
+            return f"{event.step_id} {event.tool:<13} FAILED: {event.error.message}"
+        case RunCompleted():
+            return "run completed"
+        case RunFailed():
+            return f"run failed: {event.error.message}"
+        case RunRejected():
+            return f"run rejected: {event.error.message}"
+    return event.type
+
+
+def _parallel_note(run: RunView) -> str | None:
+    """Which steps ran at the same time, from their recorded start and end times."""
+    steps = cast(list[dict[str, str]], run.get("steps") or [])
     spans = [
         (
             s["step_id"],
@@ -33,6 +75,7 @@ def _overlap_note(run: RunView) -> str | None:
             datetime.fromisoformat(s["finished_at"]),
         )
         for s in steps
+        if s.get("started_at") and s.get("finished_at")
     ]
     pairs = [
         f"{a} ‖ {b}"
@@ -40,31 +83,53 @@ def _overlap_note(run: RunView) -> str | None:
         for (b, b0, b1) in spans[i + 1 :]
         if a0 < b1 and b0 < a1
     ]
-    return f"  ran in parallel: {', '.join(pairs)}" if pairs else None
+    if not pairs:
+        return None
+    busy = sum((end - start).total_seconds() for _, start, end in spans)
+    wall = (max(e for *_, e in spans) - min(s for _, s, _ in spans)).total_seconds()
+    return f"  ran in parallel: {', '.join(pairs)} — {busy:.2f}s of step time in {wall:.2f}s"
 
 
-async def _follow(client: PulseClient, label: str, goal: str) -> RunView:
-    created = await client.create_run(goal)
-    run_id = str(created["run_id"])
-    print(f"[{label}] submitted {run_id}: {goal!r}", flush=True)
-    seen: dict[str, str] = {}
-    run: RunView = created
-    async for run in client.watch(run_id, poll_s=0.05, timeout_s=120):
-        for line in render_progress(run, seen):
-            print(f"[{label}]{line}", flush=True)
-    return run
+async def run_demo(
+    gateway_url: str, api_key: str, nats_url: str, goals: tuple[str, ...] = SAMPLE_GOALS
+) -> bool:
+    """Submit every goal at once, print events as they happen, then each run. True if all completed."""
+    labels: dict[str, str] = {}
+    early: list[Msg] = []
+    started = time.monotonic()
 
+    def show(msg: Msg) -> None:
+        event = RUN_EVENT_ADAPTER.validate_json(msg.data)
+        label = labels.get(event.run_id, "?")
+        print(f"  +{time.monotonic() - started:6.3f}s [{label}] {_describe(event)}", flush=True)
 
-async def run_demo(gateway_url: str, api_key: str, goals: tuple[str, ...] = SAMPLE_GOALS) -> bool:
-    """Submit every goal at once, print progress, then each result. True if all completed."""
-    async with PulseClient(gateway_url, api_key) as client:
-        runs = await asyncio.gather(
-            *(_follow(client, f"goal {i + 1}", g) for i, g in enumerate(goals))
-        )
-    print("\n=== results ===")
+    async def on_event(msg: Msg) -> None:
+        run_id = msg.subject.rsplit(".", 1)[-1]
+        if run_id in labels:
+            show(msg)
+        else:  # arrived before the gateway's answer told us which goal it belongs to
+            early.append(msg)
+
+    nc = await nats.connect(nats_url)
+    try:
+        await nc.subscribe(subjects.RUN_EVENTS_WILDCARD, cb=on_event)
+        async with PulseClient(gateway_url, api_key) as client:
+            created = await asyncio.gather(*(client.create_run(goal) for goal in goals))
+            for i, (goal, run) in enumerate(zip(goals, created, strict=True)):
+                labels[str(run["run_id"])] = f"goal {i + 1}"
+                print(f"[goal {i + 1}] {goal}\n         run {run['run_id']}", flush=True)
+            print("\nprogress (from pulse.runs.events.<run_id>):", flush=True)
+            for msg in early:
+                show(msg)
+            runs = await asyncio.gather(*(client.wait(str(run["run_id"])) for run in created))
+        await asyncio.sleep(0.1)  # the last events of a run may trail its final state
+    finally:
+        await nc.close()
+
+    print("\nresults:")
     for run in runs:
         print(render_run(run))
-        note = _overlap_note(run)
+        note = _parallel_note(run)
         if note:
             print(note)
         print()

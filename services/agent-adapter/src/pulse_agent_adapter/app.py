@@ -30,7 +30,7 @@ def llm_provider(settings: Settings) -> LlmProvider:
     """The provider `settings.llm_provider` names (only the offline one so far)."""
     match settings.llm_provider:
         case "offline":
-            return OfflineProvider()
+            return OfflineProvider(latency_s=settings.offline_latency_ms / 1000)
 
 
 def build_registry(

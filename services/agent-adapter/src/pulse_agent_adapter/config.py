@@ -23,4 +23,10 @@ class Settings(ServiceSettings):
     llm_max_tokens: int = Field(
         default=512, gt=0, le=8192, description="Completion limit when a step names none."
     )
+    offline_latency_ms: int = Field(
+        default=0,
+        ge=0,
+        le=600_000,
+        description="Simulated response time of the offline provider, for demos and benchmarks.",
+    )
     todo_max_items: int = Field(default=1000, ge=1, description="Todos one tenant may hold.")

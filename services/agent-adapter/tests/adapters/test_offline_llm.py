@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from pulse_agent_adapter.adapters import OfflineProvider, estimate_tokens
 from pulse_contracts import ChatMessage
 
@@ -69,3 +71,12 @@ async def test_max_tokens_truncates() -> None:
 
 def test_estimate_tokens() -> None:
     assert [estimate_tokens("x" * n) for n in (0, 1, 4, 5, 8)] == [0, 1, 1, 2, 2]
+
+
+async def test_simulated_latency_delays_the_answer_but_not_its_text() -> None:
+    prompt = [ChatMessage(role="user", content="write a haiku about queues")]
+    fast = await OfflineProvider().complete(prompt, "offline-1", 64)
+    started = time.monotonic()
+    slow = await OfflineProvider(latency_s=0.2).complete(prompt, "offline-1", 64)
+    assert time.monotonic() - started >= 0.2
+    assert slow == fast

@@ -7,6 +7,7 @@ which prompt it answered; tokens are estimated at four characters each.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -60,11 +61,18 @@ def _topics(words: list[str]) -> str:
 
 
 class OfflineProvider:
+    """`latency_s` makes each answer take that long, like a remote model would."""
+
     name = "offline"
+
+    def __init__(self, latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
 
     async def complete(
         self, messages: list[ChatMessage], model: str, max_tokens: int
     ) -> Completion:
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
         digest = hashlib.sha256(f"{model}\n{prompt}".encode()).digest()
         template = _TEMPLATES[digest[0] % len(_TEMPLATES)]
