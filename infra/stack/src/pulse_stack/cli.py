@@ -45,13 +45,13 @@ def _first_key(settings: StackSettings) -> str:
 
 def _print_urls(stack: Stack, settings: StackSettings) -> None:
     print("Pulse is up.")
-    print(f"  gateway     {stack.gateway_url}   (API key: {_first_key(settings)})")
+    print(f"  gateway       {stack.gateway_url}   (API key: {_first_key(settings)})")
     for service in stack.running:
         if service.spec.name != "gateway":
-            print(f"  {service.spec.name:<11} {service.url}/readyz  /metrics")
-    print(f"  NATS        {stack.nats_url}")
-    print(f"  PostgreSQL  {stack.database_url}")
-    print(f"  logs        {stack.state_dir / 'logs'}")
+            print(f"  {service.spec.name:<13} {service.url}/readyz  /metrics")
+    print(f"  NATS          {stack.nats_url}")
+    print(f"  PostgreSQL    {stack.database_url}")
+    print(f"  logs          {stack.state_dir / 'logs'}")
     print("Try:")
     print(
         f"  PULSE_URL={stack.gateway_url} .venv/bin/pulse run 'calculate 5 * 3, add the result as a todo, then list all todos'"
