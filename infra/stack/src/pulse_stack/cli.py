@@ -4,6 +4,7 @@ pulse-stack up        start NATS, PostgreSQL and the five services; Ctrl-C stops
 pulse-stack down      stop a stack started by `up` in another terminal
 pulse-stack demo      start, run the sample goals, print results, stop
 pulse-stack schemas   regenerate contracts/schemas (--check: fail if stale)
+pulse-stack bench     benchmark on a stack of its own; prints ratios, saves bench/results/*.json
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from pulse_stack.config import StackSettings
 from pulse_stack.launcher import Stack
@@ -135,6 +138,41 @@ def _demo(settings: StackSettings) -> int:
     return 0 if ok else 1
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from pulse_stack.bench import BenchParams, render_table, run_bench, save
+
+    params = BenchParams.quick() if args.quick else BenchParams.standard()
+    overrides = {
+        name: value
+        for name, value in (
+            ("fanout_repeats", args.fanout_repeats),
+            ("overhead_runs", args.overhead_runs),
+            ("overhead_concurrency", args.concurrency),
+            ("chain_length", args.chain_length),
+            ("roundtrip_messages", args.messages),
+        )
+        if value is not None
+    }
+    if overrides:
+        try:
+            params = BenchParams.model_validate(
+                params.model_dump() | overrides | {"scale": f"{params.scale}+custom"}
+            )
+        except ValidationError as exc:
+            print(f"pulse-stack bench: {exc}", file=sys.stderr)
+            return 2
+
+    def progress(message: str) -> None:
+        print(f"[bench +{time.monotonic() - began:5.1f}s] {message}", flush=True)
+
+    began = time.monotonic()
+    report = run_bench(params, progress)
+    print("\n" + render_table(report) + "\n")
+    if not args.no_save:
+        print(f"saved {save(report, args.out)}")
+    return 0 if report.fanout is not None and report.overhead is not None else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pulse-stack",
@@ -148,6 +186,19 @@ def main(argv: list[str] | None = None) -> int:
     schemas = sub.add_parser("schemas")
     schemas.add_argument("--check", action="store_true")
     schemas.add_argument("--out", type=Path, default=None)
+    bench = sub.add_parser("bench", help="measure Pulse against the raw bus, in one run")
+    bench.add_argument(
+        "--quick", action="store_true", help="under a minute; the default takes one to a few"
+    )
+    bench.add_argument(
+        "--out", type=Path, default=Path("bench/results"), help="where the JSON goes"
+    )
+    bench.add_argument("--no-save", action="store_true", help="print only")
+    bench.add_argument("--fanout-repeats", type=int, help="runs of each fan-out shape")
+    bench.add_argument("--overhead-runs", type=int, help="calculator chains to run")
+    bench.add_argument("--concurrency", type=int, help="calculator chains in flight at once")
+    bench.add_argument("--chain-length", type=int, help="steps per calculator chain")
+    bench.add_argument("--messages", type=int, help="sequential JetStream round trips")
     args = parser.parse_args(argv)
     settings = StackSettings()
     if args.command == "up":
@@ -156,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return _down(settings)
     if args.command == "demo":
         return _demo(settings)
+    if args.command == "bench":
+        return _bench(args)
     from pulse_stack.schemas import write_schemas
 
     return write_schemas(args.out, check=args.check)

@@ -1,0 +1,48 @@
+"""`pulse-stack bench` end to end at a tiny scale: it measures every section and stops.
+
+Only that figures come out is checked — never how fast anything was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pulse_stack.bench import BenchParams, render_table, run_bench, save
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_tiny_benchmark_run_reports_every_section(tmp_path: Path) -> None:
+    params = BenchParams(
+        scale="test",
+        roundtrip_messages=20,
+        pipelined_messages=100,
+        pipeline_window=16,
+        pipeline_fetch_batch=8,
+        kv_updates=10,
+        fanout_width=3,
+        step_latency_ms=50,
+        fanout_repeats=1,
+        chain_length=3,
+        overhead_runs=3,
+        warmup_runs=1,
+    )
+    children_before = {p.pid for p in psutil.Process().children(recursive=True)}
+    lines: list[str] = []
+    report = run_bench(params, lines.append)
+    assert report.notes == []
+    assert report.fanout is not None
+    assert report.overhead is not None
+    assert report.fanout.parallel.completed == report.fanout.chain.completed == 1
+    assert report.overhead.completed == 3
+    assert report.overhead.handoff_ms.count == 3 * 2
+    assert report.ratios.fanout_speedup is not None
+    assert report.ratios.handoff_p50_vs_roundtrip is not None
+    assert "Per-step overhead" in render_table(report)
+    assert save(report, tmp_path).exists()
+    assert "stopping the stack" in lines[-1]
+    leftover = {p.pid for p in psutil.Process().children(recursive=True)} - children_before
+    assert not leftover, f"processes left running: {leftover}"
