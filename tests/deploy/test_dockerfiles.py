@@ -141,6 +141,47 @@ def test_builder_copies_what_the_service_needs(service: str) -> None:
     assert "libs/client" not in sources
 
 
+def local_packages() -> dict[str, str]:
+    """Distribution name -> folder (relative to the root) of every package in the repository."""
+    folders = [
+        ROOT / "contracts",
+        *sorted((ROOT / "libs").iterdir()),
+        *sorted((ROOT / "services").iterdir()),
+    ]
+    found: dict[str, str] = {}
+    for folder in folders:
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            name = tomllib.loads(pyproject.read_text())["project"]["name"].lower()
+            found[name] = folder.relative_to(ROOT).as_posix()
+    return found
+
+
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;@]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_builder_copies_exactly_the_local_packages_the_service_needs(service: str) -> None:
+    """Every repository package the service depends on (transitively) is built from source
+    in the image, so pip never fetches a same-named package from an index; and nothing else
+    from the repository is installed."""
+    packages = local_packages()
+    needed: set[str] = set()
+    pending = [f"pulse-{service}"]
+    while pending:
+        name = pending.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        pyproject = ROOT / packages[name] / "pyproject.toml"
+        for requirement in tomllib.loads(pyproject.read_text())["project"].get("dependencies", []):
+            dependency = requirement_name(requirement)
+            if dependency in packages:
+                pending.append(dependency)
+    assert {packages[name] for name in needed} == {*SHARED_SOURCES, f"services/{service}"}
+
+
 def test_dockerfiles_differ_only_in_name_and_port() -> None:
     def normalised(service: str) -> str:
         text = dockerfile(service).read_text()
