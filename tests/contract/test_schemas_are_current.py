@@ -28,10 +28,21 @@ def test_every_service_documents_what_it_consumes_and_publishes() -> None:
     generated = render_schemas()
     expected = {
         "planner": {"pulse.runs.requested", "pulse.plans.created", "pulse.plans.rejected"},
-        "executor": {"pulse.plans.created", "pulse.plans.rejected", "pulse.tasks.result"},
-        "agent-adapter": {"pulse.tasks.dispatch.>", "pulse.tasks.result"},
+        "executor": {
+            "pulse.plans.created",
+            "pulse.plans.rejected",
+            "pulse.tasks.result",
+            "pulse.timers.fired.>",
+            "pulse.runs.control.cancel",
+            "pulse.runs.control.restart",
+        },
+        "agent-adapter": {"pulse.tasks.dispatch.>", "pulse.tasks.result", "pulse.tasks.cancel.>"},
         "archiver": {"pulse.runs.events.>"},
-        "gateway": {"pulse.runs.requested"},
+        "gateway": {
+            "pulse.runs.requested",
+            "pulse.runs.control.cancel",
+            "pulse.runs.control.restart",
+        },
     }
     for service, subjects in expected.items():
         document = json.loads(generated[f"asyncapi/{service}.json"])

@@ -7,12 +7,16 @@ from typing import Final
 from pydantic import BaseModel
 
 from pulse_contracts import subjects
+from pulse_contracts.control import CancelRun, CancelTask, RestartRun
 from pulse_contracts.dlq import DeadLettered
 from pulse_contracts.events import (
+    RunCanceled,
     RunCompleted,
     RunFailed,
     RunRejected,
+    RunRestarted,
     RunStarted,
+    StepCanceled,
     StepCompleted,
     StepDispatched,
     StepFailed,
@@ -21,10 +25,15 @@ from pulse_contracts.llm import LlmRequested, LlmResponded
 from pulse_contracts.runs import PlanCreated, PlanRejected, RunRequested
 from pulse_contracts.state import RunState
 from pulse_contracts.tasks import DispatchTask, TaskFinished
+from pulse_contracts.timers import RetryDue, RunDeadlineDue, StepTimeoutDue
 
 __all__ = ["DOCUMENTS", "MESSAGES"]
 
 _EVENTS = f"{subjects.RUN_EVENTS_PREFIX}.<run_id>"
+_TIMER = (
+    f"{subjects.TIMERS_SCHEDULE_PREFIX}.<run_id>.<step_id>.<attempt>.{{kind}}"
+    f" -> {subjects.TIMERS_FIRED_PREFIX}.{{kind}}"
+)
 
 MESSAGES: Final[dict[type[BaseModel], str]] = {
     RunRequested: subjects.RUNS_REQUESTED,
@@ -39,6 +48,15 @@ MESSAGES: Final[dict[type[BaseModel], str]] = {
     StepFailed: _EVENTS,
     RunCompleted: _EVENTS,
     RunFailed: _EVENTS,
+    StepCanceled: _EVENTS,
+    RunCanceled: _EVENTS,
+    RunRestarted: _EVENTS,
+    CancelRun: subjects.RUNS_CANCEL,
+    RestartRun: subjects.RUNS_RESTART,
+    CancelTask: f"{subjects.TASKS_CANCEL_PREFIX}.<run_id> (core NATS)",
+    StepTimeoutDue: _TIMER.format(kind=StepTimeoutDue.kind),
+    RetryDue: _TIMER.format(kind=RetryDue.kind),
+    RunDeadlineDue: _TIMER.format(kind=RunDeadlineDue.kind),
     LlmRequested: "(request/reply to the agent-adapter)",
     LlmResponded: "(reply)",
     DeadLettered: f"{subjects.DLQ_PREFIX}.<consumer>",

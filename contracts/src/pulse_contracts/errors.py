@@ -12,12 +12,15 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "Canceled",
+    "DeadlineExceeded",
     "ErrorCode",
     "ErrorInfo",
     "InvalidMessage",
     "PlanningFailed",
     "PulseError",
     "StepFailed",
+    "StepTimedOut",
     "ToolFailed",
     "ToolNotFound",
     "UnresolvedReference",
@@ -32,6 +35,14 @@ class ErrorCode(StrEnum):
     UNRESOLVED_REFERENCE = "unresolved_reference"
     STEP_FAILED = "step_failed"
     INTERNAL = "internal"
+    TIMED_OUT = "timed_out"
+    """An attempt at a step did not finish within its `timeout_s` (retryable)."""
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    """The run was still working when its deadline passed; it ends `failed`."""
+    CANCELED = "canceled"
+    """Someone canceled the run, or the run ended while this step was in flight."""
+    MAX_DELIVERIES_EXCEEDED = "max_deliveries_exceeded"
+    """JetStream gave up redelivering: the consumer crashed or hung on every delivery."""
 
 
 class ErrorInfo(BaseModel):
@@ -104,3 +115,22 @@ class UnresolvedReference(PulseError):
 
 class StepFailed(PulseError):
     code = ErrorCode.STEP_FAILED
+
+
+class StepTimedOut(PulseError):
+    """An attempt did not finish in time; the next attempt may (so it is retryable)."""
+
+    code = ErrorCode.TIMED_OUT
+    retryable = True
+
+
+class DeadlineExceeded(PulseError):
+    """The run's deadline passed before it finished."""
+
+    code = ErrorCode.DEADLINE_EXCEEDED
+
+
+class Canceled(PulseError):
+    """The run was canceled, or a step stopped because its run ended."""
+
+    code = ErrorCode.CANCELED

@@ -20,12 +20,15 @@ from pulse_contracts.runs import RunScoped
 
 __all__ = [
     "RUN_EVENT_ADAPTER",
+    "RunCanceled",
     "RunCompleted",
     "RunEvent",
     "RunEventBase",
     "RunFailed",
     "RunRejected",
+    "RunRestarted",
     "RunStarted",
+    "StepCanceled",
     "StepCompleted",
     "StepDispatched",
     "StepFailed",
@@ -34,6 +37,8 @@ __all__ = [
 
 
 def event_message_id(run_id: str, kind: str, step_id: str = "-", attempt: int = 0) -> str:
+    """`run:step:attempt:kind`. Run-level events use `-` as step and the run's number of
+    restarts as attempt, so a run that fails again after a restart gets a new event id."""
     return f"{run_id}:{step_id}:{attempt}:{kind}"
 
 
@@ -81,12 +86,34 @@ class StepFailed(RunEventBase):
     error: ErrorInfo
     started_at: datetime
     finished_at: datetime
+    retry_at: datetime | None = Field(
+        default=None,
+        description="Set when the step will be tried again: when the next attempt is "
+        "dispatched. Unset: this failure is final.",
+    )
+
+
+class StepCanceled(RunEventBase):
+    """An attempt was in flight when its run ended (canceled, failed, past its deadline);
+    its agent was told to stop and its result will be ignored."""
+
+    type: Literal["step.canceled"] = "step.canceled"
+    step_id: str
+    attempt: int
+    tool: str
+    error: ErrorInfo = Field(description="Why it was stopped (`canceled`, `deadline_exceeded`).")
+    finished_at: datetime
 
 
 class RunCompleted(RunEventBase):
     type: Literal["run.completed"] = "run.completed"
     result: JsonValue
     usage: Usage = Field(default_factory=Usage)
+    error: ErrorInfo | None = Field(
+        default=None,
+        description="Set when steps with `on_failure: continue` failed: the run completed "
+        "without them (their outputs are missing from `result`).",
+    )
 
 
 class RunFailed(RunEventBase):
@@ -95,14 +122,33 @@ class RunFailed(RunEventBase):
     usage: Usage = Field(default_factory=Usage)
 
 
+class RunCanceled(RunEventBase):
+    type: Literal["run.canceled"] = "run.canceled"
+    error: ErrorInfo = Field(description="`canceled`, with the reason given.")
+    usage: Usage = Field(default_factory=Usage)
+
+
+class RunRestarted(RunEventBase):
+    """A failed or canceled run works again; `seq` goes on from where it was."""
+
+    type: Literal["run.restarted"] = "run.restarted"
+    restarts: int = Field(ge=1, description="How many times the run has been restarted.")
+    steps: list[str] = Field(description="The steps that run again (all but the completed).")
+    reason: str = ""
+    usage: Usage = Field(default_factory=Usage, description="Usage so far (it is not reset).")
+
+
 RunEvent = Annotated[
     RunStarted
     | RunRejected
     | StepDispatched
     | StepCompleted
     | StepFailed
+    | StepCanceled
     | RunCompleted
-    | RunFailed,
+    | RunFailed
+    | RunCanceled
+    | RunRestarted,
     Field(discriminator="type"),
 ]
 RUN_EVENT_ADAPTER: TypeAdapter[RunEvent] = TypeAdapter(RunEvent)

@@ -11,15 +11,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue, model_validator
 
-__all__ = ["REFERENCE_PATTERN", "Plan", "PlanStep", "iter_references", "topological_order"]
+__all__ = [
+    "REFERENCE_PATTERN",
+    "OnFailure",
+    "Plan",
+    "PlanStep",
+    "RetryPolicy",
+    "iter_references",
+    "topological_order",
+]
 
 STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 REFERENCE_PATTERN = re.compile(
     r"\{\{\s*steps\.(?P<step>[A-Za-z0-9_-]+)\.output(?P<path>(?:\.[A-Za-z0-9_-]+)*)\s*\}\}"
 )
+
+
+OnFailure = Literal["fail_run", "continue"]
+
+
+class RetryPolicy(BaseModel):
+    """How often a step is tried, and how long to wait between attempts.
+
+    Only errors marked `retryable` (a timeout, a flaky provider) are retried. The pause
+    after the n-th failed attempt is `min(max_delay_s, initial_delay_s * multiplier**(n-1))`,
+    spread by `±jitter` (a fraction of it) so that retries of many steps do not align.
+    """
+
+    max_attempts: int = Field(
+        default=3, ge=1, le=100, description="Attempts in all, first included."
+    )
+    initial_delay_s: float = Field(default=0.5, ge=0, le=3600)
+    multiplier: float = Field(default=2.0, ge=1, le=100)
+    max_delay_s: float = Field(default=30.0, ge=0, le=24 * 3600)
+    jitter: float = Field(
+        default=0.2, ge=0, le=1, description="Spread of each delay, as a fraction."
+    )
+
+    def base_delay_s(self, failed_attempts: int) -> float:
+        """The pause before the next attempt, after `failed_attempts` (>= 1), without jitter."""
+        exponent = max(failed_attempts, 1) - 1
+        # Cap the exponent: a huge power overflows a float long before it matters.
+        delay = self.initial_delay_s * self.multiplier ** min(exponent, 64)
+        return min(self.max_delay_s, delay)
 
 
 class PlanStep(BaseModel):
@@ -36,6 +74,12 @@ class PlanStep(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     timeout_s: float = Field(default=30.0, gt=0, le=3600)
     description: str = ""
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    on_failure: OnFailure = Field(
+        default="fail_run",
+        description="`fail_run`: a step that finally fails fails the run. `continue`: it and "
+        "every step depending on it end failed/skipped while the other branches go on.",
+    )
 
 
 def iter_references(value: JsonValue) -> Iterator[tuple[str, tuple[str, ...]]]:

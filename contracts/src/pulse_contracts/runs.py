@@ -12,6 +12,12 @@ __all__ = ["PlanCreated", "PlanRejected", "RunRequested", "RunScoped"]
 
 RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 TENANT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_DEADLINE_S = 7 * 24 * 3600.0
+_DEADLINE = (
+    "Seconds the run may work before it ends `failed` with `deadline_exceeded`, counted "
+    "from when the executor starts it (afresh at each restart). Unset: the executor's "
+    "default (`PULSE_RUN_DEADLINE_S`)."
+)
 
 
 class RunScoped(Message):
@@ -31,6 +37,7 @@ class RunRequested(RunScoped):
     prompt: str = Field(min_length=1, max_length=20_000)
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
     idempotency_key: str | None = Field(default=None, max_length=256)
+    deadline_s: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_S, description=_DEADLINE)
 
 
 class PlanCreated(RunScoped):
@@ -39,6 +46,9 @@ class PlanCreated(RunScoped):
     prompt: str
     plan: Plan
     planner: str = Field(description="Which planner made the plan, e.g. `rule-based`.")
+    deadline_s: float | None = Field(
+        default=None, gt=0, le=MAX_DEADLINE_S, description=_DEADLINE + " Copied from the request."
+    )
 
 
 class PlanRejected(RunScoped):

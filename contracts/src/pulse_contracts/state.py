@@ -30,6 +30,9 @@ class StepState(BaseModel):
     dispatched_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    retry_at: datetime | None = Field(
+        default=None, description="While `retrying`: when the next attempt is dispatched."
+    )
 
     @property
     def duration_ms(self) -> float | None:
@@ -55,6 +58,10 @@ class RunState(BaseModel):
         description="W3C headers of the run's span, so steps dispatched later join its trace.",
     )
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    deadline_at: datetime | None = Field(
+        default=None, description="When a still-working run ends `failed` (deadline_exceeded)."
+    )
+    restarts: int = Field(default=0, ge=0, description="How many times the run was restarted.")
     seq: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

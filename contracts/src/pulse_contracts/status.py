@@ -34,8 +34,17 @@ class StepStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
-    """Never ran because the run ended first."""
+    """Never ran: the run ended first, or a step it depends on failed (`on_failure: continue`)."""
+    RETRYING = "retrying"
+    """An attempt failed with a retryable error; the next one is dispatched at `retry_at`."""
+    CANCELED = "canceled"
+    """Was in flight when the run was canceled or ended; its agent was told to stop."""
 
     @property
     def is_terminal(self) -> bool:
-        return self in {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED}
+        return self in {
+            StepStatus.COMPLETED,
+            StepStatus.FAILED,
+            StepStatus.SKIPPED,
+            StepStatus.CANCELED,
+        }
