@@ -117,6 +117,8 @@ async def test_a_crash_before_publishing_heals_on_redelivery(msgs) -> None:
         "RunStarted",
         "StepDispatched",
         "DispatchTask",
+        "StepTimeoutDue",
+        "RunDeadlineDue",
     }
     again = await store.load("run-1")
     assert again is not None

@@ -20,6 +20,7 @@ from pulse_contracts import (
     Message,
     RunStatus,
     StepStatus,
+    StepTimeoutDue,
     subjects,
 )
 from pulse_executor import Settings, create_service
@@ -170,3 +171,64 @@ def test_the_asyncapi_document_shows_what_the_executor_consumes_and_publishes() 
     } <= addresses
     schemas = set(doc["components"]["schemas"])
     assert {"DispatchTask", "RunStarted", "StepCompleted", "RunCompleted", "RunFailed"} <= schemas
+
+
+async def test_timers_and_commands_reach_the_coordinator(service, msgs) -> None:
+    svc, store, tasks, events = service
+    plan = msgs.plan({"id": "a", "timeout_s": 1})
+    async with TestNatsBroker(svc.broker) as broker:
+        await publish(broker, msgs.plan_created(plan), subjects.PLANS_CREATED, subjects.STREAM_RUNS)
+        stored = await store.load("run-1")
+        assert stored is not None
+        timeout = StepTimeoutDue(
+            message_id="run-1:a:1:timeout",
+            run_id="run-1",
+            tenant="acme",
+            step_id="a",
+            attempt=1,
+            timeout_s=1,
+            due_at=msgs.now(6),
+        )
+        await publish(
+            broker, timeout, subjects.timer_fired_subject(timeout.kind), subjects.STREAM_TIMERS
+        )
+        stored = await store.load("run-1")
+        assert stored is not None
+        assert stored.value.steps["a"].status is StepStatus.RETRYING
+        await publish(
+            broker, msgs.cancel(stored.value.seq), subjects.RUNS_CANCEL, subjects.STREAM_RUNS
+        )
+        canceled = await store.load("run-1")
+        assert canceled is not None
+        assert canceled.value.status is RunStatus.CANCELED
+        await publish(
+            broker, msgs.restart(canceled.value.seq), subjects.RUNS_RESTART, subjects.STREAM_RUNS
+        )
+    stored = await store.load("run-1")
+    assert stored is not None
+    assert stored.value.status is RunStatus.WORKING
+    assert [(t.step_id, t.attempt) for t in tasks] == [("a", 1), ("a", 2)]
+    assert [e.type for e in sorted(events, key=lambda e: e.seq)] == [
+        "run.started",
+        "step.dispatched",
+        "step.failed",
+        "run.canceled",
+        "run.restarted",
+        "step.dispatched",
+    ]
+
+
+def test_the_asyncapi_document_shows_timers_and_commands() -> None:
+    svc = create_service(
+        Settings(log_format="text"), store=InMemoryRunStore(), install_telemetry=False
+    )
+    doc = json.loads(AsyncAPI(svc.broker, title="executor").to_specification().to_json())
+    addresses = {channel["address"] for channel in doc["channels"].values()}
+    assert {
+        subjects.TIMERS_FIRED_WILDCARD,
+        subjects.RUNS_CANCEL,
+        subjects.RUNS_RESTART,
+        subjects.task_cancel_subject("{run_id}"),
+    } <= addresses
+    schemas = set(doc["components"]["schemas"])
+    assert {"StepTimeoutDue", "RetryDue", "RunDeadlineDue", "CancelRun", "RestartRun"} <= schemas

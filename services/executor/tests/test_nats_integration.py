@@ -146,13 +146,6 @@ class FakeAgent:
         return Counter(t.step_id for t in self.tasks)
 
 
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.close()
-
-
 @contextlib.asynccontextmanager
 async def agent(nc: Client, hold: set[str] | None = None) -> AsyncIterator[FakeAgent]:
     fake = FakeAgent(nc.jetstream(), hold=hold or set())

@@ -29,12 +29,18 @@ log = logging.getLogger(__name__)
 KV_BUCKETS: dict[str, str] = {
     subjects.KV_RUN_STATE: "Live state of every run, written by the executor with compare-and-set",
     subjects.KV_TODOS: "Todo lists per tenant, written by the todo tools",
+    subjects.KV_COUNTERS: "Counters per tenant and key with the effects they counted",
 }
 
 
 def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
     def stream(
-        name: str, description: str, retention: RetentionPolicy, max_age: float | None
+        name: str,
+        description: str,
+        retention: RetentionPolicy,
+        max_age: float | None,
+        *,
+        schedules: bool = False,
     ) -> StreamConfig:
         return StreamConfig(
             name=name,
@@ -46,6 +52,8 @@ def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
             discard=DiscardPolicy.OLD,
             storage=StorageType.FILE,
             num_replicas=settings.stream_replicas,
+            # Message schedules (nats-server >= 2.12); None leaves the field out entirely.
+            allow_msg_schedules=True if schedules else None,
         )
 
     return [
@@ -72,6 +80,15 @@ def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
             "Messages a consumer gave up on, with the reason",
             RetentionPolicy.LIMITS,
             30 * 24 * 3600,
+        ),
+        stream(
+            subjects.STREAM_TIMERS,
+            "The executor's timers (step timeouts, retries, run deadlines), fired when due",
+            # Work queue: a fired timer is gone once handled; a pending schedule must never
+            # age out, so there is no max_age.
+            RetentionPolicy.WORK_QUEUE,
+            None,
+            schedules=True,
         ),
     ]
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsMessage
 from opentelemetry.trace import Status, StatusCode, Tracer
 from prometheus_client import CollectorRegistry, Histogram
 
+from pulse_agent_adapter.cancellation import RunningTasks, register_cancel_listener, task_key
 from pulse_agent_adapter.config import Settings
 from pulse_agent_adapter.domain import ToolRegistry, execute_task
+from pulse_agent_adapter.heartbeat import heartbeat_interval, keep_alive
 from pulse_broker import durable_pull
 from pulse_contracts import DispatchTask, TaskFinished, subjects
 from pulse_telemetry import bind_run, current_trace_id, inject_headers
@@ -26,7 +28,11 @@ def register_handlers(
     registry: ToolRegistry,
     tracer: Tracer,
     metrics: CollectorRegistry,
+    running: RunningTasks | None = None,
 ) -> None:
+    running = running or RunningTasks()
+    register_cancel_listener(broker, running)
+    beat_every_s = heartbeat_interval(settings.ack_wait_s)
     tool_seconds = Histogram(
         "pulse_tool_duration_seconds",
         "How long each tool call took, by tool and outcome.",
@@ -50,8 +56,11 @@ def register_handlers(
         title="DispatchTask",
         description="Run one step's tool; an infrastructure failure is redelivered.",
     )
-    async def run_task(task: DispatchTask) -> None:
+    async def run_task(task: DispatchTask, msg: NatsMessage) -> None:
         bind_run(task.run_id, task.step_id, task.tenant)
+        if running.is_canceled(task_key(task)):
+            log.info("attempt %d was canceled before it ran", task.attempt)
+            return
         attributes: dict[str, str | int] = {
             "pulse.run_id": task.run_id,
             "pulse.step_id": task.step_id,
@@ -59,9 +68,13 @@ def register_handlers(
             "pulse.attempt": task.attempt,
         }
         with tracer.start_as_current_span(f"tool {task.tool}", attributes=attributes) as span:
-            finished = await execute_task(
-                registry, task, trace_id=current_trace_id() or task.trace_id
-            )
+            async with keep_alive(msg, beat_every_s):
+                work = execute_task(registry, task, trace_id=current_trace_id() or task.trace_id)
+                finished = await running.run(task_key(task), work)
+            if finished is None:  # the executor no longer wants it: no result, just the ack
+                span.set_attribute("pulse.canceled", True)
+                log.info("attempt %d stopped on request", task.attempt)
+                return
             if finished.error is not None:
                 span.set_attribute("pulse.error_code", finished.error.code.value)
                 span.set_status(Status(StatusCode.ERROR, finished.error.message))

@@ -123,7 +123,7 @@ async def test_the_tasks_timeout_is_enforced() -> None:
     done = await execute_task(registry(tool), task("slow", {}, timeout_s=0.05), trace_id=None)
     assert done.outcome == "failed"
     assert done.error is not None
-    assert done.error.code is ErrorCode.TOOL_FAILED
+    assert done.error.code is ErrorCode.TIMED_OUT
     assert done.error.message == "timed out after 0.05s"
     assert done.error.retryable is True
 

@@ -23,6 +23,7 @@ _TERMINAL_EVENTS = {
     "run.completed": RunStatus.COMPLETED,
     "run.failed": RunStatus.FAILED,
     "run.rejected": RunStatus.REJECTED,
+    "run.canceled": RunStatus.CANCELED,
 }
 
 

@@ -19,6 +19,7 @@ from pulse_contracts import subjects
 from pulse_executor.adapters import BusEffectPublisher, NatsRunStore, RunStore, Send
 from pulse_executor.config import Settings
 from pulse_executor.coordinator import RunCoordinator
+from pulse_executor.domain import RunDefaults
 from pulse_executor.handlers import register_handlers
 from pulse_telemetry import Telemetry, setup_telemetry
 
@@ -59,6 +60,9 @@ def create_service(
         BusEffectPublisher(broker, send),
         attempts=settings.state_update_attempts,
         backoff_ms=settings.state_conflict_backoff_ms,
+        defaults=RunDefaults(
+            deadline_s=settings.run_deadline_s, timeout_grace_s=settings.step_timeout_grace_s
+        ),
     )
     register_handlers(broker, settings, coordinator)
 

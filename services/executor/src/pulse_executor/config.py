@@ -26,3 +26,16 @@ class Settings(ServiceSettings):
         gt=0,
         description="Upper bound of the jittered pause after a conflict, times the try number.",
     )
+    run_deadline_s: float = Field(
+        default=3600.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="A run's deadline when its request names none: past it, a run still "
+        "working ends failed (deadline_exceeded). Counted from the start (and each restart).",
+    )
+    step_timeout_grace_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Added to a step's timeout_s before the executor's own timeout timer "
+        "fires, so an agent-adapter that enforces the timeout itself reports first.",
+    )

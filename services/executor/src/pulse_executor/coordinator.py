@@ -20,19 +20,31 @@ from opentelemetry import context as otel_context
 
 from pulse_broker import KvConflict
 from pulse_contracts import (
+    CancelRun,
     PlanCreated,
     PlanRejected,
     PulseError,
+    RestartRun,
+    RetryDue,
+    RunDeadlineDue,
+    StepTimeoutDue,
     TaskFinished,
+    TimerDue,
     utcnow,
 )
 from pulse_executor.adapters import EffectPublisher, RunStore
 from pulse_executor.domain import (
     ExecutorRunState,
+    RunDefaults,
     Transition,
+    cancel_run,
+    expire_run,
     record_result,
     reject_run,
+    restart_run,
+    retry_step,
     start_run,
+    time_out_step,
 )
 from pulse_telemetry import current_trace_id, extract_context
 
@@ -64,12 +76,14 @@ class RunCoordinator:
         attempts: int = 50,
         backoff_ms: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
+        defaults: RunDefaults | None = None,
     ) -> None:
         self._store = store
         self._effects = effects
         self._attempts = attempts
         self._backoff_s = backoff_ms / 1000
         self._clock = clock
+        self._defaults = defaults or RunDefaults()
 
     async def start(
         self,
@@ -81,7 +95,12 @@ class RunCoordinator:
         return await self._apply(
             message.run_id,
             lambda state, now: start_run(
-                state, message, now=now, trace_id=trace_id, trace_context=trace_context
+                state,
+                message,
+                now=now,
+                trace_id=trace_id,
+                trace_context=trace_context,
+                defaults=self._defaults,
             ),
         )
 
@@ -93,6 +112,30 @@ class RunCoordinator:
     async def record(self, message: TaskFinished) -> Transition:
         return await self._apply(
             message.run_id, lambda state, now: record_result(state, message, now=now)
+        )
+
+    async def fire(self, timer: TimerDue) -> Transition:
+        """A timer came due: a step's timeout, a retry, or the run's deadline."""
+        if isinstance(timer, StepTimeoutDue):
+            return await self._apply(
+                timer.run_id, lambda state, now: time_out_step(state, timer, now=now)
+            )
+        if isinstance(timer, RetryDue):
+            return await self._apply(
+                timer.run_id, lambda state, now: retry_step(state, timer, now=now)
+            )
+        assert isinstance(timer, RunDeadlineDue)
+        return await self._apply(timer.run_id, lambda state, now: expire_run(state, timer, now=now))
+
+    async def cancel(self, message: CancelRun) -> Transition:
+        return await self._apply(
+            message.run_id, lambda state, now: cancel_run(state, message, now=now)
+        )
+
+    async def restart(self, message: RestartRun) -> Transition:
+        return await self._apply(
+            message.run_id,
+            lambda state, now: restart_run(state, message, now=now, defaults=self._defaults),
         )
 
     async def _apply(self, run_id: str, decide: Decide) -> Transition:

@@ -10,11 +10,15 @@ from faststream.nats import JStream, NatsBroker
 
 from pulse_broker import durable_pull
 from pulse_contracts import (
+    CancelRun,
+    CancelTask,
     DispatchTask,
     PlanCreated,
     PlanRejected,
+    RestartRun,
     RunEvent,
     TaskFinished,
+    TimerDue,
     subjects,
 )
 from pulse_executor.config import Settings
@@ -42,7 +46,21 @@ def declare_publishers(broker: NatsBroker) -> None:
         schema=RunEvent,
         title="executor.run_events",
         description="The run's lifecycle, numbered by `seq`: started, step dispatched/"
-        "completed/failed, completed, failed, rejected.",
+        "completed/failed/canceled, completed, failed, canceled, restarted, rejected.",
+    )
+    broker.publisher(
+        f"{subjects.TIMERS_SCHEDULE_PREFIX}.{{run_id}}.{{step_id}}.{{attempt}}.{{kind}}",
+        stream=JStream(subjects.STREAM_TIMERS, declare=False),
+        schema=TimerDue,
+        title="executor.timers",
+        description="Timers scheduled with `Nats-Schedule: @at <due_at>` and "
+        "`Nats-Schedule-Target: pulse.timers.fired.<kind>`: step timeouts, retries, deadlines.",
+    )
+    broker.publisher(
+        subjects.task_cancel_subject("{run_id}"),
+        schema=CancelTask,
+        title="executor.cancel_task",
+        description="Core NATS broadcast to every agent-adapter: stop this attempt.",
     )
 
 
@@ -86,3 +104,39 @@ def register_handlers(broker: NatsBroker, settings: Settings, coordinator: RunCo
     async def task_finished(message: TaskFinished) -> None:
         bind_run(message.run_id, message.step_id, message.tenant)
         await coordinator.record(message)
+
+    @broker.subscriber(
+        **durable_pull(
+            settings,
+            stream=subjects.STREAM_TIMERS,
+            durable=subjects.Durable.EXECUTOR_TIMERS,
+            subject=subjects.TIMERS_FIRED_WILDCARD,
+        )
+    )
+    async def timer_due(timer: TimerDue) -> None:
+        bind_run(timer.run_id, getattr(timer, "step_id", None), timer.tenant)
+        await coordinator.fire(timer)
+
+    @broker.subscriber(
+        **durable_pull(
+            settings,
+            stream=subjects.STREAM_RUNS,
+            durable=subjects.Durable.EXECUTOR_CANCEL,
+            subject=subjects.RUNS_CANCEL,
+        )
+    )
+    async def cancel_run(message: CancelRun) -> None:
+        bind_run(message.run_id, tenant=message.tenant)
+        await coordinator.cancel(message)
+
+    @broker.subscriber(
+        **durable_pull(
+            settings,
+            stream=subjects.STREAM_RUNS,
+            durable=subjects.Durable.EXECUTOR_RESTART,
+            subject=subjects.RUNS_RESTART,
+        )
+    )
+    async def restart_run(message: RestartRun) -> None:
+        bind_run(message.run_id, tenant=message.tenant)
+        await coordinator.restart(message)

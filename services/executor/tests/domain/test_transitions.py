@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from pulse_contracts import (
+    CancelTask,
     DispatchTask,
     ErrorCode,
     RunEventBase,
     RunState,
     RunStatus,
     StepStatus,
+    TimerBase,
     Usage,
     event_message_id,
     task_message_id,
@@ -21,12 +23,18 @@ from pulse_executor.domain import (
 )
 
 
-def labels(transition: Transition) -> list[str]:
-    """Effects as short labels: `run.started`, `step.dispatched:b`, `dispatch:b`."""
+def labels(transition: Transition, *, timers: bool = False) -> list[str]:
+    """Effects as short labels: `run.started`, `step.dispatched:b`, `dispatch:b`; with
+    `timers`, also `timeout:b`, `retry:b`, `deadline` and `cancel:b`."""
     out = []
     for e in transition.effects:
         if isinstance(e, DispatchTask):
             out.append(f"dispatch:{e.step_id}")
+        elif isinstance(e, TimerBase | CancelTask):
+            if timers:
+                step = getattr(e, "step_id", None)
+                kind = e.kind if isinstance(e, TimerBase) else "cancel"
+                out.append(f"{kind}:{step}" if step else kind)
         else:
             assert isinstance(e, RunEventBase)
             step = getattr(e, "step_id", None)
@@ -183,11 +191,12 @@ def test_a_failed_step_fails_the_run_and_skips_the_rest(msgs) -> None:
         state, msgs.finished("a", error="division by zero", tokens=3), now=msgs.now(1)
     )
     state = changed(t)
-    assert labels(t) == ["step.failed:a", "run.failed"]
+    # b was in flight: it is canceled and its agent told to stop.
+    assert labels(t, timers=True) == ["step.failed:a", "step.canceled:b", "run.failed", "cancel:b"]
     assert state.status is RunStatus.FAILED
     assert {s: st.status for s, st in state.steps.items()} == {
         "a": StepStatus.FAILED,
-        "b": StepStatus.DISPATCHED,
+        "b": StepStatus.CANCELED,
         "c": StepStatus.SKIPPED,
         "d": StepStatus.SKIPPED,
     }
@@ -195,7 +204,11 @@ def test_a_failed_step_fails_the_run_and_skips_the_rest(msgs) -> None:
     assert (state.error.code, state.error.message) == (ErrorCode.TOOL_FAILED, "division by zero")
     assert (state.error.run_id, state.error.step_id) == ("run-1", "a")
     assert t.effects[0].error == state.error
-    assert t.effects[1].error == state.error
+    assert t.effects[2].error == state.error
+    b = state.steps["b"]
+    assert b.error is not None
+    assert (b.error.code, b.error.step_id) == (ErrorCode.CANCELED, "b")
+    assert t.effects[3].reason == b.error
     assert state.usage.prompt_tokens == 3
     # b was in flight: its late result is ignored, and nothing is dispatched for a dead run.
     late = record_result(state, msgs.finished("b", "B"), now=msgs.now(2))

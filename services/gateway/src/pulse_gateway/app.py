@@ -12,10 +12,13 @@ from faststream.nats import NatsBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from pulse_broker import build_broker, provision_all, serve
-from pulse_contracts import RunRequested, subjects
+from pulse_contracts import CancelRun, RestartRun, RunRequested, subjects
 from pulse_gateway.adapters import (
+    InMemoryRunControlPublisher,
     KvRunStore,
+    NatsRunControlPublisher,
     NatsRunRequestPublisher,
+    RunControlPublisher,
     RunRequestPublisher,
     RunStore,
 )
@@ -27,6 +30,7 @@ from pulse_gateway.api.ops import ops_router
 from pulse_gateway.api.problems import install_problem_handlers
 from pulse_gateway.api.security import SecurityHeadersMiddleware
 from pulse_gateway.config import DEVELOPMENT_API_KEY, Settings
+from pulse_gateway.control import RunControl
 from pulse_gateway.handlers import runs_router
 from pulse_gateway.intake import RunIntake
 from pulse_telemetry import Telemetry, setup_telemetry
@@ -62,12 +66,14 @@ def create_app(
     telemetry: Telemetry | None = None,
     store: RunStore | None = None,
     publisher: RunRequestPublisher | None = None,
+    control: RunControlPublisher | None = None,
 ) -> FastAPI:
     """Build the gateway.
 
     Without `store`/`publisher` it talks to NATS: the broker connects, provisions the
     streams and the run-state bucket, and starts in the app's lifespan. Passing both
-    (e.g. the in-memory adapters) gives an app that needs no NATS, for tests.
+    (e.g. the in-memory adapters) gives an app that needs no NATS, for tests; cancel and
+    restart commands then go to `control` (by default an in-memory one).
     """
     settings = settings or Settings()
     telemetry = telemetry or setup_telemetry(settings)
@@ -79,6 +85,7 @@ def create_app(
     if store is not None and publisher is not None:
         state.store = store
         state.intake = RunIntake(store, publisher, duplicate_window_s=settings.duplicate_window_s)
+        state.control = RunControl(store, control or InMemoryRunControlPublisher())
 
         async def store_reachable() -> bool:
             return await store.reachable()
@@ -92,6 +99,18 @@ def create_app(
             schema=RunRequested,
             title="gateway: RunRequested",
             description="A run submitted over HTTP, after its state was stored as submitted.",
+        )
+        broker.publisher(
+            subjects.RUNS_CANCEL,
+            schema=CancelRun,
+            title="gateway: CancelRun",
+            description="POST /v1/runs/{id}/cancel of a run that has not ended.",
+        )
+        broker.publisher(
+            subjects.RUNS_RESTART,
+            schema=RestartRun,
+            title="gateway: RestartRun",
+            description="POST /v1/runs/{id}/restart of a failed or canceled run.",
         )
         _nats_readiness(state, broker, settings.readiness_timeout_s)
 
@@ -116,10 +135,12 @@ def create_app(
                     NatsRunRequestPublisher(broker),
                     duplicate_window_s=settings.duplicate_window_s,
                 )
+                state.control = RunControl(kv_store, NatsRunControlPublisher(broker))
             log.info("gateway ready on %s:%s", settings.http_host, settings.http_port)
             yield
         finally:
             state.intake = None
+            state.control = None
             if broker is not None:
                 await broker.stop()
             telemetry.shutdown()

@@ -20,6 +20,14 @@ def test_a_planned_goal_becomes_plan_created() -> None:
     assert [s.tool for s in outcome.plan.steps] == ["calculator"]
 
 
+def test_the_requests_deadline_travels_with_the_plan() -> None:
+    request = _request("calculate 1 + 1").model_copy(update={"deadline_s": 90.0})
+    outcome = plan_run(RuleBasedPlanner(), request, trace_id=None)
+    assert isinstance(outcome, PlanCreated)
+    assert outcome.deadline_s == 90.0
+    assert plan_run(RuleBasedPlanner(), _request("calculate 1"), trace_id=None).deadline_s is None  # type: ignore[union-attr]
+
+
 def test_an_unplannable_goal_becomes_plan_rejected_with_the_run_id() -> None:
     outcome = plan_run(RuleBasedPlanner(), _request("make me a sandwich"), trace_id=None)
     assert isinstance(outcome, PlanRejected)

@@ -36,9 +36,10 @@ _JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
 
 
 def timeout_error(task: DispatchTask) -> ErrorInfo:
-    # Retryable: the next attempt may well be faster (a slow provider, a busy store).
+    # Retryable: the next attempt may well be faster (a slow provider, a busy store). The
+    # same code as the executor's own step timeout, so retry policy treats both alike.
     return ErrorInfo(
-        code=ErrorCode.TOOL_FAILED,
+        code=ErrorCode.TIMED_OUT,
         message=f"timed out after {task.timeout_s:g}s",
         run_id=task.run_id,
         step_id=task.step_id,

@@ -10,12 +10,15 @@ from pulse_archiver.domain.merge import merge
 from pulse_archiver.domain.rows import ArchivedRun, RunRow, StepRow
 from pulse_contracts import (
     JsonValue,
+    RunCanceled,
     RunCompleted,
     RunEvent,
     RunFailed,
     RunRejected,
+    RunRestarted,
     RunStarted,
     RunStatus,
+    StepCanceled,
     StepCompleted,
     StepDispatched,
     StepFailedEvent,
@@ -33,19 +36,18 @@ class Projection:
     steps: tuple[StepRow, ...] = ()
 
 
+_StepEvent = StepDispatched | StepCompleted | StepFailedEvent | StepCanceled
+
+
 def step_id_of(event: RunEvent) -> str | None:
-    return (
-        event.step_id
-        if isinstance(event, StepDispatched | StepCompleted | StepFailedEvent)
-        else None
-    )
+    return event.step_id if isinstance(event, _StepEvent) else None
 
 
 def _duration_ms(started_at: datetime, finished_at: datetime) -> float:
     return (finished_at - started_at).total_seconds() * 1000
 
 
-def _step(event: StepDispatched | StepCompleted | StepFailedEvent) -> StepRow:
+def _step(event: _StepEvent) -> StepRow:
     started = StepRow(
         run_id=event.run_id,
         step_id=event.step_id,
@@ -71,11 +73,19 @@ def _step(event: StepDispatched | StepCompleted | StepFailedEvent) -> StepRow:
         case StepFailedEvent():
             return replace(
                 started,
-                status=StepStatus.FAILED,
+                # A failure with a retry to come leaves the step `retrying`, as in RunState.
+                status=StepStatus.FAILED if event.retry_at is None else StepStatus.RETRYING,
                 error=event.error.model_dump(mode="json"),
                 started_at=event.started_at,
                 finished_at=event.finished_at,
                 duration_ms=_duration_ms(event.started_at, event.finished_at),
+            )
+        case StepCanceled():
+            return replace(
+                started,
+                status=StepStatus.CANCELED,
+                error=event.error.model_dump(mode="json"),
+                finished_at=event.finished_at,
             )
 
 
@@ -130,6 +140,8 @@ def project(event: RunEvent) -> Projection:
                     at_run_level,
                     status=RunStatus.COMPLETED,
                     result=event.result,
+                    # Set when steps with `on_failure: continue` failed along the way.
+                    error=event.error.model_dump(mode="json") if event.error else None,
                     prompt_tokens=event.usage.prompt_tokens,
                     completion_tokens=event.usage.completion_tokens,
                     cost_usd=event.usage.cost_usd,
@@ -146,7 +158,29 @@ def project(event: RunEvent) -> Projection:
                     cost_usd=event.usage.cost_usd,
                 )
             )
-        case StepDispatched() | StepCompleted() | StepFailedEvent():
+        case RunCanceled():
+            return Projection(
+                replace(
+                    at_run_level,
+                    status=RunStatus.CANCELED,
+                    error=event.error.model_dump(mode="json"),
+                    prompt_tokens=event.usage.prompt_tokens,
+                    completion_tokens=event.usage.completion_tokens,
+                    cost_usd=event.usage.cost_usd,
+                )
+            )
+        case RunRestarted():
+            # Working again: no result or error until the run ends anew; usage carries on.
+            return Projection(
+                replace(
+                    at_run_level,
+                    status=RunStatus.WORKING,
+                    prompt_tokens=event.usage.prompt_tokens,
+                    completion_tokens=event.usage.completion_tokens,
+                    cost_usd=event.usage.cost_usd,
+                )
+            )
+        case StepDispatched() | StepCompleted() | StepFailedEvent() | StepCanceled():
             return Projection(run, (_step(event),))
 
 

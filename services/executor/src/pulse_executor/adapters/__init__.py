@@ -2,10 +2,18 @@
 
 - `RunStore` — run documents with compare-and-set: `NatsRunStore` (JetStream KV) and
   `InMemoryRunStore` (same semantics, for tests);
-- `EffectPublisher` — dispatch commands and run events onto JetStream.
+- `EffectPublisher` — dispatch commands, run events and timers onto JetStream, stop
+  requests onto core NATS.
 """
 
-from pulse_executor.adapters.bus import BusEffectPublisher, EffectPublisher, Send, route
+from pulse_executor.adapters.bus import (
+    BusEffectPublisher,
+    EffectPublisher,
+    Send,
+    route,
+    schedule_headers,
+    timer_subject,
+)
 from pulse_executor.adapters.memory_store import InMemoryRunStore
 from pulse_executor.adapters.nats_store import NatsRunStore
 from pulse_executor.adapters.store import RunStore
@@ -18,4 +26,6 @@ __all__ = [
     "RunStore",
     "Send",
     "route",
+    "schedule_headers",
+    "timer_subject",
 ]

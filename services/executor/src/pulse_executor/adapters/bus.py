@@ -1,18 +1,45 @@
-"""Publishing effects on JetStream: commands to agents, events of the run."""
+"""Publishing effects: commands to agents, run events, timers, and stop requests.
+
+- `DispatchTask` → `pulse.tasks.dispatch.<agent>` (PULSE_TASKS);
+- run events → `pulse.runs.events.<run_id>` (PULSE_EVENTS);
+- timers → their own `pulse.timers.schedule.…` subject (PULSE_TIMERS) with the
+  `Nats-Schedule` headers, so the server delivers them on `pulse.timers.fired.<kind>` when
+  due (see `pulse_contracts.timers`);
+- `CancelTask` → core NATS `pulse.tasks.cancel.<run_id>`: every agent-adapter replica
+  hears it; no stream keeps it (a lost one costs only the work it would have saved).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import UTC
 from typing import Protocol
 
 from faststream.nats import NatsBroker
 from nats.js.api import PubAck
 
 from pulse_broker import publish
-from pulse_contracts import DispatchTask, Message, subjects
+from pulse_contracts import (
+    CancelTask,
+    DispatchTask,
+    Message,
+    RetryDue,
+    RunDeadlineDue,
+    StepTimeoutDue,
+    TimerBase,
+    subjects,
+)
 from pulse_executor.domain import Effect
+from pulse_telemetry import inject_headers
 
-__all__ = ["BusEffectPublisher", "EffectPublisher", "Send", "route"]
+__all__ = [
+    "BusEffectPublisher",
+    "EffectPublisher",
+    "Send",
+    "route",
+    "schedule_headers",
+    "timer_subject",
+]
 
 
 class EffectPublisher(Protocol):
@@ -33,10 +60,34 @@ class Send(Protocol):
     ) -> Awaitable[PubAck]: ...
 
 
-def route(effect: Effect) -> tuple[str, str]:
-    """`(subject, stream)` of an effect: tasks to their agent, events to their run."""
+def timer_subject(timer: TimerBase) -> str:
+    """The subject a timer waits on: one per timer (a stream keeps one schedule per subject)."""
+    if isinstance(timer, StepTimeoutDue | RetryDue):
+        return subjects.timer_schedule_subject(
+            timer.run_id, timer.step_id, timer.attempt, timer.kind
+        )
+    generation = timer.generation if isinstance(timer, RunDeadlineDue) else 0
+    return subjects.timer_schedule_subject(timer.run_id, "-", generation, timer.kind)
+
+
+def schedule_headers(timer: TimerBase) -> dict[str, str]:
+    """JetStream message scheduling: store a copy on the fired subject at `due_at`."""
+    due = timer.due_at
+    due = due.astimezone(UTC) if due.tzinfo is not None else due.replace(tzinfo=UTC)
+    return {
+        "Nats-Schedule": f"@at {due.isoformat()}",
+        "Nats-Schedule-Target": subjects.timer_fired_subject(timer.kind),
+    }
+
+
+def route(effect: Effect) -> tuple[str, str | None]:
+    """`(subject, stream)` of an effect; stream None for a core-NATS broadcast."""
     if isinstance(effect, DispatchTask):
         return subjects.dispatch_subject(effect.agent), subjects.STREAM_TASKS
+    if isinstance(effect, TimerBase):
+        return timer_subject(effect), subjects.STREAM_TIMERS
+    if isinstance(effect, CancelTask):
+        return subjects.task_cancel_subject(effect.run_id), None
     return subjects.run_events_subject(effect.run_id), subjects.STREAM_EVENTS
 
 
@@ -53,4 +104,9 @@ class BusEffectPublisher:
 
     async def publish(self, effect: Effect) -> None:
         subject, stream = route(effect)
-        await self._send(self._broker, effect, subject, stream=stream)
+        if stream is None:
+            core = inject_headers({"Nats-Msg-Id": effect.message_id})
+            await self._broker.publish(effect.model_dump_json().encode(), subject, headers=core)
+            return
+        extra = schedule_headers(effect) if isinstance(effect, TimerBase) else None
+        await self._send(self._broker, effect, subject, stream=stream, headers=extra)

@@ -2,34 +2,50 @@
 
 - `references` — resolving `{{steps.<id>.output[.path]}}` in a step's input;
 - `scheduling` — which steps are ready, and the result of a finished plan;
-- `transitions` — the run lifecycle: `start_run`, `reject_run`, `record_result`;
-- `effects` — dispatch commands and run events, rebuilt from the state for redeliveries;
-- `state` — the run document with the executor's event log.
+- `retry` — back-off delays with deterministic jitter;
+- `transitions` — plans and results: `start_run`, `reject_run`, `record_result`;
+- `timing` — the executor's timers: `time_out_step`, `retry_step`, `expire_run`;
+- `control` — commands from outside: `cancel_run`, `restart_run`;
+- `progress` — what they share: dispatch, fail an attempt, end a run;
+- `effects` — commands, timers and events, rebuilt from the state for redeliveries;
+- `state` — the run document with the executor's event log and bookkeeping.
 """
 
-from pulse_executor.domain.effects import Effect, build_event, dispatch_command, implied_effects
-from pulse_executor.domain.references import lookup, render_text, resolve_input, resolve_value
-from pulse_executor.domain.scheduling import completed_outputs, ready_steps, run_result
-from pulse_executor.domain.state import EmittedEvent, EventKind, ExecutorRunState
-from pulse_executor.domain.transitions import (
-    Outcome,
-    Transition,
-    record_result,
-    reject_run,
-    start_run,
+from pulse_executor.domain.control import RESTARTABLE, cancel_run, restart_run
+from pulse_executor.domain.draft import Outcome, Transition
+from pulse_executor.domain.effects import (
+    Effect,
+    build_event,
+    commands_for,
+    dispatch_command,
+    implied_effects,
+    timed_out_error,
 )
+from pulse_executor.domain.references import lookup, render_text, resolve_input, resolve_value
+from pulse_executor.domain.retry import jitter_fraction, retry_delay_s
+from pulse_executor.domain.scheduling import completed_outputs, ready_steps, run_result
+from pulse_executor.domain.state import EmittedEvent, EventKind, ExecutorRunState, attempt_key
+from pulse_executor.domain.timing import expire_run, retry_step, time_out_step
+from pulse_executor.domain.transitions import RunDefaults, record_result, reject_run, start_run
 
 __all__ = [
+    "RESTARTABLE",
     "Effect",
     "EmittedEvent",
     "EventKind",
     "ExecutorRunState",
     "Outcome",
+    "RunDefaults",
     "Transition",
+    "attempt_key",
     "build_event",
+    "cancel_run",
+    "commands_for",
     "completed_outputs",
     "dispatch_command",
+    "expire_run",
     "implied_effects",
+    "jitter_fraction",
     "lookup",
     "ready_steps",
     "record_result",
@@ -37,6 +53,11 @@ __all__ = [
     "render_text",
     "resolve_input",
     "resolve_value",
+    "restart_run",
+    "retry_delay_s",
+    "retry_step",
     "run_result",
     "start_run",
+    "time_out_step",
+    "timed_out_error",
 ]

@@ -4,94 +4,45 @@ A transition never mutates its input. It returns the next state (or the same one
 effects to publish once that state is stored, and whether anything changed. A message that
 was already applied — a redelivery — changes nothing and returns the effects the current
 state implies, so that a crash between storing and publishing heals on redelivery.
+
+This module has the plan and result messages; `timing` the timers, `control` cancel and
+restart. `progress` holds what they share: dispatching, failing an attempt, ending a run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
 
 from pulse_contracts import (
     ErrorCode,
     ErrorInfo,
-    JsonValue,
     PlanCreated,
     PlanRejected,
     RunStatus,
     StepState,
     StepStatus,
     TaskFinished,
-    UnresolvedReference,
 )
-from pulse_executor.domain.effects import (
-    TERMINAL_KINDS,
-    Effect,
-    build_event,
-    dispatch_command,
-    implied_effects,
-)
-from pulse_executor.domain.references import resolve_input
-from pulse_executor.domain.scheduling import completed_outputs, ready_steps, run_result
-from pulse_executor.domain.state import EmittedEvent, EventKind, ExecutorRunState
+from pulse_executor.domain.draft import Draft, Transition, duplicate, ignored
+from pulse_executor.domain.effects import TERMINAL_KINDS
+from pulse_executor.domain.progress import advance, fail_attempt, progress
+from pulse_executor.domain.state import ExecutorRunState, attempt_key
 
-__all__ = ["Outcome", "Transition", "record_result", "reject_run", "start_run"]
-
-Outcome = Literal["changed", "duplicate", "ignored"]
+__all__ = ["DEFAULT_RUN", "RunDefaults", "record_result", "reject_run", "start_run"]
 
 
 @dataclass(frozen=True)
-class Transition:
-    state: ExecutorRunState | None
-    """The state to store when `outcome` is `changed`; otherwise the state as it was."""
-    effects: tuple[Effect, ...] = ()
-    outcome: Outcome = "ignored"
-    note: str = ""
-    """What happened, in words, for the one log line per state change."""
+class RunDefaults:
+    """What the executor decides for a run when its messages do not say."""
 
-    @property
-    def changed(self) -> bool:
-        return self.outcome == "changed"
+    deadline_s: float = 3600.0
+    """The run's deadline when `PlanCreated.deadline_s` is unset."""
+    timeout_grace_s: float = 5.0
+    """Added to a step's `timeout_s` before its timeout timer fires."""
 
 
-class _Draft:
-    """A deep copy of the state that one transition edits, and the events it emits."""
-
-    def __init__(self, state: ExecutorRunState, now: datetime) -> None:
-        self.state = state.model_copy(deep=True)
-        self.now = now
-        self._marks: list[EmittedEvent] = []
-        self._dispatch: list[str] = []
-
-    def emit(self, kind: EventKind, step_id: str | None = None, attempt: int = 0) -> None:
-        mark = EmittedEvent(
-            seq=self.state.seq + 1, kind=kind, step_id=step_id, attempt=attempt, at=self.now
-        )
-        self.state.seq = mark.seq
-        self.state.emitted.append(mark)
-        self._marks.append(mark)
-
-    def dispatch(self, step_id: str) -> None:
-        self._dispatch.append(step_id)
-
-    def finish(self, note: str) -> Transition:
-        """Built from the final state, exactly as `implied_effects` would rebuild them."""
-        self.state.updated_at = self.now
-        effects: list[Effect] = []
-        for mark in self._marks:
-            event = build_event(self.state, mark)
-            assert event is not None, f"{mark.kind} must be buildable from its own transition"
-            effects.append(event)
-        effects.extend(dispatch_command(self.state, sid) for sid in self._dispatch)
-        return Transition(self.state, tuple(effects), "changed", note)
-
-
-def _ignored(state: ExecutorRunState | None, note: str) -> Transition:
-    return Transition(state, (), "ignored", note)
-
-
-def _duplicate(state: ExecutorRunState, since_seq: int | None, note: str) -> Transition:
-    return Transition(state, implied_effects(state, since_seq), "duplicate", note)
+DEFAULT_RUN = RunDefaults()
 
 
 def start_run(
@@ -101,12 +52,13 @@ def start_run(
     now: datetime,
     trace_id: str | None = None,
     trace_context: dict[str, str] | None = None,
+    defaults: RunDefaults = DEFAULT_RUN,
 ) -> Transition:
     """The plan arrived: every step pending, then every ready step dispatched at once."""
     if state is not None and state.status is not RunStatus.SUBMITTED:
         since = state.emitted_seq(("run.started", *TERMINAL_KINDS))
-        return _duplicate(state, since, f"plan already applied (run is {state.status})")
-    draft = _Draft(state or _new_state(plan_created, now), now)
+        return duplicate(state, since, f"plan already applied (run is {state.status})")
+    draft = Draft(state or _new_state(plan_created, now), now)
     run = draft.state
     run.status = RunStatus.WORKING
     run.prompt = plan_created.prompt
@@ -115,9 +67,12 @@ def start_run(
     run.trace_id = trace_id or plan_created.trace_id or run.trace_id
     run.trace_context = dict(trace_context or run.trace_context)
     run.steps = {s.id: StepState(step_id=s.id, tool=s.tool) for s in plan_created.plan.steps}
-    draft.emit("run.started")
-    _advance(draft)
-    return draft.finish(f"run started with {len(run.steps)} steps, {_progress(run)}")
+    run.deadline_s = plan_created.deadline_s or defaults.deadline_s
+    run.deadline_at = now + timedelta(seconds=run.deadline_s)
+    run.timeout_grace_s = defaults.timeout_grace_s
+    draft.emit_run("run.started")
+    advance(draft)
+    return draft.finish(f"run started with {len(run.steps)} steps, {progress(run)}")
 
 
 def reject_run(
@@ -125,39 +80,41 @@ def reject_run(
 ) -> Transition:
     """The goal could not be planned: the run ends `rejected` with the planner's error."""
     if state is not None and state.status is RunStatus.REJECTED:
-        return _duplicate(state, state.emitted_seq(("run.rejected",)), "rejection already applied")
+        return duplicate(state, state.emitted_seq(("run.rejected",)), "rejection already applied")
     if state is not None and state.status is not RunStatus.SUBMITTED:
-        return _ignored(state, f"plan rejection ignored: the run is already {state.status}")
-    draft = _Draft(state or _new_state(rejected, now), now)
+        return ignored(state, f"plan rejection ignored: the run is already {state.status}")
+    draft = Draft(state or _new_state(rejected, now), now)
     draft.state.status = RunStatus.REJECTED
     draft.state.prompt = rejected.prompt
     draft.state.trace_id = draft.state.trace_id or rejected.trace_id
     draft.state.error = rejected.error
-    draft.emit("run.rejected")
+    draft.emit_run("run.rejected")
     return draft.finish(f"run rejected: {rejected.error.message}")
 
 
 def record_result(
     state: ExecutorRunState | None, result: TaskFinished, *, now: datetime
 ) -> Transition:
-    """An attempt at a step finished: record it, then dispatch, complete or fail the run."""
+    """An attempt at a step finished: record it, then retry, dispatch, complete or fail."""
     if state is None or state.plan is None:
-        return _ignored(state, "result for a run that has no plan here")
+        return ignored(state, "result for a run that has no plan here")
     step = state.steps.get(result.step_id)
     if step is None:
-        return _ignored(state, f"result for unknown step {result.step_id!r}")
+        return ignored(state, f"result for unknown step {result.step_id!r}")
     if result.attempt < step.attempt:
-        return _ignored(state, f"stale result of attempt {result.attempt} (now {step.attempt})")
-    recorded = step.status in (StepStatus.COMPLETED, StepStatus.FAILED)
-    if result.attempt == step.attempt and recorded:
+        return ignored(state, f"stale result of attempt {result.attempt} (now {step.attempt})")
+    if attempt_key(step.step_id, result.attempt) in state.timed_out:
+        return ignored(state, f"late result of attempt {result.attempt}, which timed out")
+    recorded = (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.RETRYING)
+    if result.attempt == step.attempt and step.status in recorded:
         since = state.emitted_seq(("step.completed", "step.failed"), step.step_id, step.attempt)
-        return _duplicate(state, since, f"result of attempt {result.attempt} already recorded")
+        return duplicate(state, since, f"result of attempt {result.attempt} already recorded")
     if state.status.is_terminal:
-        return _ignored(state, f"result ignored: the run is already {state.status}")
+        return ignored(state, f"result ignored: the run is already {state.status}")
     if step.status is not StepStatus.DISPATCHED or result.attempt != step.attempt:
-        return _ignored(state, f"result of attempt {result.attempt} was never dispatched")
+        return ignored(state, f"result of attempt {result.attempt} is not in flight")
 
-    draft = _Draft(state, now)
+    draft = Draft(state, now)
     run = draft.state
     target = run.steps[result.step_id]
     target.started_at = result.started_at
@@ -169,14 +126,12 @@ def record_result(
         target.output = result.output
         target.error = None
         draft.emit("step.completed", target.step_id, target.attempt)
-        _advance(draft)
-        return draft.finish(f"step {target.step_id} completed, {_progress(run)}")
+        advance(draft)
+        return draft.finish(f"step {target.step_id} completed, {progress(run)}")
     error = _step_error(result)
-    target.status = StepStatus.FAILED
-    target.error = error
-    draft.emit("step.failed", target.step_id, target.attempt)
-    _fail_run(draft, error)
-    return draft.finish(f"step {target.step_id} failed, run failed: {error.message}")
+    fail_attempt(draft, target.step_id, error)
+    advance(draft)
+    return draft.finish(f"step {target.step_id} attempt {target.attempt} failed, {progress(run)}")
 
 
 def _new_state(message: PlanCreated | PlanRejected, now: datetime) -> ExecutorRunState:
@@ -189,61 +144,6 @@ def _new_state(message: PlanCreated | PlanRejected, now: datetime) -> ExecutorRu
         created_at=now,
         updated_at=now,
     )
-
-
-def _advance(draft: _Draft) -> None:
-    """Dispatch every ready step; complete the run when nothing is left to do."""
-    run = draft.state
-    assert run.plan is not None
-    ready = ready_steps(run.plan, run.steps)
-    outputs = completed_outputs(run.steps)
-    resolved: dict[str, dict[str, JsonValue]] = {}
-    for sid in ready:
-        try:
-            resolved[sid] = resolve_input(
-                run.plan.step(sid).input, outputs, run_id=run.run_id, step_id=sid
-            )
-        except UnresolvedReference as exc:
-            _fail_before_dispatch(draft, sid, exc.to_info())
-            return
-    for sid in ready:
-        step = run.steps[sid]
-        step.status = StepStatus.DISPATCHED
-        step.attempt += 1
-        step.input = resolved[sid]
-        step.dispatched_at = draft.now
-        draft.emit("step.dispatched", sid, step.attempt)
-        draft.dispatch(sid)
-    if all(s.status is StepStatus.COMPLETED for s in run.steps.values()):
-        run.status = RunStatus.COMPLETED
-        run.result = run_result(run.plan, run.steps)
-        draft.emit("run.completed")
-
-
-def _fail_before_dispatch(draft: _Draft, step_id: str, error: ErrorInfo) -> None:
-    """A step whose input cannot be resolved fails its first attempt without running."""
-    run = draft.state
-    assert run.plan is not None
-    step = run.steps[step_id]
-    step.status = StepStatus.FAILED
-    step.attempt += 1
-    step.input = dict(run.plan.step(step_id).input)
-    step.error = error
-    step.started_at = step.finished_at = draft.now
-    draft.emit("step.failed", step_id, step.attempt)
-    _fail_run(draft, error)
-
-
-def _fail_run(draft: _Draft, error: ErrorInfo) -> None:
-    """No retries yet: one failed step fails the run; steps that never ran are skipped."""
-    run = draft.state
-    for step in run.steps.values():
-        if step.status is StepStatus.PENDING:
-            step.status = StepStatus.SKIPPED
-    run.status = RunStatus.FAILED
-    run.error = error
-    run.result = None
-    draft.emit("run.failed")
 
 
 def _step_error(result: TaskFinished) -> ErrorInfo:
@@ -260,13 +160,4 @@ def _step_error(result: TaskFinished) -> ErrorInfo:
             "run_id": result.error.run_id or result.run_id,
             "step_id": result.error.step_id or result.step_id,
         }
-    )
-
-
-def _progress(run: ExecutorRunState) -> str:
-    counts: dict[str, int] = {}
-    for step in run.steps.values():
-        counts[step.status.value] = counts.get(step.status.value, 0) + 1
-    return (
-        f"run {run.status.value} (" + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) + ")"
     )

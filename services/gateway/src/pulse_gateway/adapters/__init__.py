@@ -4,17 +4,34 @@
 ones for tests and for running the API alone.
 """
 
-from pulse_gateway.adapters.memory import InMemoryRunPublisher, InMemoryRunStore, PublishedRequest
-from pulse_gateway.adapters.nats import KvRunStore, NatsRunRequestPublisher
-from pulse_gateway.adapters.ports import BusUnavailableError, RunRequestPublisher, RunStore
+from pulse_gateway.adapters.memory import (
+    InMemoryRunControlPublisher,
+    InMemoryRunPublisher,
+    InMemoryRunStore,
+    PublishedRequest,
+)
+from pulse_gateway.adapters.nats import (
+    KvRunStore,
+    NatsRunControlPublisher,
+    NatsRunRequestPublisher,
+)
+from pulse_gateway.adapters.ports import (
+    BusUnavailableError,
+    RunControlPublisher,
+    RunRequestPublisher,
+    RunStore,
+)
 
 __all__ = [
     "BusUnavailableError",
+    "InMemoryRunControlPublisher",
     "InMemoryRunPublisher",
     "InMemoryRunStore",
     "KvRunStore",
+    "NatsRunControlPublisher",
     "NatsRunRequestPublisher",
     "PublishedRequest",
+    "RunControlPublisher",
     "RunRequestPublisher",
     "RunStore",
 ]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pulse_contracts import RunRequested, RunState
+from pulse_contracts import CancelRun, RestartRun, RunRequested, RunState
 from pulse_gateway.adapters.ports import BusUnavailableError
 from pulse_telemetry import inject_headers
 
-__all__ = ["InMemoryRunPublisher", "InMemoryRunStore", "PublishedRequest"]
+__all__ = [
+    "InMemoryRunControlPublisher",
+    "InMemoryRunPublisher",
+    "InMemoryRunStore",
+    "PublishedRequest",
+]
 
 
 class InMemoryRunStore:
@@ -58,3 +63,17 @@ class InMemoryRunPublisher:
         if any(p.message.message_id == message.message_id for p in self.published):
             return
         self.published.append(PublishedRequest(message, inject_headers()))
+
+
+@dataclass
+class InMemoryRunControlPublisher:
+    """Keeps the cancel and restart commands; drops a repeated message id like JetStream."""
+
+    published: list[CancelRun | RestartRun] = field(default_factory=list)
+    available: bool = True
+
+    async def publish(self, message: CancelRun | RestartRun) -> None:
+        if not self.available:
+            raise BusUnavailableError("publisher is unavailable", run_id=message.run_id)
+        if all(p.message_id != message.message_id for p in self.published):
+            self.published.append(message)

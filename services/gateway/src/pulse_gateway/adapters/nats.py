@@ -13,10 +13,10 @@ from nats.js import errors as js_errors
 from nats.js.kv import KeyValue
 
 from pulse_broker import KvConflict, TypedKv, publish
-from pulse_contracts import RunRequested, RunState, subjects
+from pulse_contracts import CancelRun, RestartRun, RunRequested, RunState, subjects
 from pulse_gateway.adapters.ports import BusUnavailableError
 
-__all__ = ["KvRunStore", "NatsRunRequestPublisher"]
+__all__ = ["KvRunStore", "NatsRunControlPublisher", "NatsRunRequestPublisher"]
 
 # Failures that mean "NATS is not there right now", as opposed to a bug in the request.
 _UNAVAILABLE: Final = (
@@ -97,3 +97,16 @@ class NatsRunRequestPublisher:
             await publish(
                 self._broker, message, subjects.RUNS_REQUESTED, stream=subjects.STREAM_RUNS
             )
+
+
+class NatsRunControlPublisher:
+    """Cancel and restart commands onto PULSE_RUNS, for the executor."""
+
+    def __init__(self, broker: NatsBroker) -> None:
+        self._broker = broker
+
+    async def publish(self, message: CancelRun | RestartRun) -> None:
+        subject = subjects.RUNS_CANCEL if isinstance(message, CancelRun) else subjects.RUNS_RESTART
+        _require_connection(self._broker, "publish")
+        async with _unavailable_as_typed("publish", message.run_id):
+            await publish(self._broker, message, subject, stream=subjects.STREAM_RUNS)

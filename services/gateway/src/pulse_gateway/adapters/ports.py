@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pulse_contracts import ErrorCode, PulseError, RunRequested, RunState
+from pulse_contracts import CancelRun, ErrorCode, PulseError, RestartRun, RunRequested, RunState
 
-__all__ = ["BusUnavailableError", "RunRequestPublisher", "RunStore"]
+__all__ = ["BusUnavailableError", "RunControlPublisher", "RunRequestPublisher", "RunStore"]
 
 
 class BusUnavailableError(PulseError):
@@ -39,5 +39,16 @@ class RunRequestPublisher(Protocol):
 
         A resend of the same `message_id` must not be delivered twice. Raises
         `BusUnavailableError` when the message could not be handed over.
+        """
+        ...
+
+
+class RunControlPublisher(Protocol):
+    """Hands `CancelRun` / `RestartRun` to the executor (JetStream in production)."""
+
+    async def publish(self, message: CancelRun | RestartRun) -> None:
+        """Publish on the command's subject; a resend of the same `message_id` is dropped.
+
+        Raises `BusUnavailableError` when the message could not be handed over.
         """
         ...

@@ -11,9 +11,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pulse_broker import ReadinessCheck
 from pulse_gateway.adapters.ports import BusUnavailableError, RunStore
 from pulse_gateway.api.auth import ApiKeys
+from pulse_gateway.control import RunControl
 from pulse_gateway.intake import RunIntake
 
-__all__ = ["GatewayState", "Intake", "ReadinessCheck", "Tenant", "gateway_state"]
+__all__ = ["Control", "GatewayState", "Intake", "ReadinessCheck", "Tenant", "gateway_state"]
 
 
 @dataclass
@@ -22,6 +23,7 @@ class GatewayState:
 
     api_keys: ApiKeys
     intake: RunIntake | None = None
+    control: RunControl | None = None
     store: RunStore | None = None
     readiness: list[tuple[str, ReadinessCheck]] = field(default_factory=list)
 
@@ -55,5 +57,13 @@ def _intake(request: Request) -> RunIntake:
     return intake
 
 
+def _control(request: Request) -> RunControl:
+    control = gateway_state(request).control
+    if control is None:
+        raise BusUnavailableError("the gateway is still connecting to NATS")
+    return control
+
+
 Tenant = Annotated[str, Depends(_tenant)]
 Intake = Annotated[RunIntake, Depends(_intake)]
+Control = Annotated[RunControl, Depends(_control)]

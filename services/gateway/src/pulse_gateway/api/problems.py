@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pulse_gateway.adapters.ports import BusUnavailableError
 from pulse_gateway.api.models import FieldProblem, Problem
 from pulse_gateway.api.security import SECURITY_HEADERS
+from pulse_gateway.control import RunNotFoundError, RunStatusConflictError
 from pulse_gateway.intake import RunIdTakenError
 from pulse_telemetry import current_trace_id
 
@@ -151,6 +152,16 @@ async def _on_run_id_taken(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
+async def _on_run_not_found(request: Request, exc: Exception) -> ProblemResponse:
+    # Another tenant's run is reported exactly like a missing one.
+    return problem_response(request, 404, kind="not-found", detail="No such run.")
+
+
+async def _on_run_status_conflict(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RunStatusConflictError)
+    return problem_response(request, 409, kind="conflict", detail=exc.message)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> ProblemResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -167,4 +178,6 @@ def install_problem_handlers(app: FastAPI, *, retry_after_s: int) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(BusUnavailableError, _on_bus_unavailable(retry_after_s))
     app.add_exception_handler(RunIdTakenError, _on_run_id_taken)
+    app.add_exception_handler(RunNotFoundError, _on_run_not_found)
+    app.add_exception_handler(RunStatusConflictError, _on_run_status_conflict)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -31,4 +31,4 @@ def plan_run(planner: Planner, request: RunRequested, *, trace_id: str | None) -
     except PlanningFailed as exc:
         error = exc.to_info().model_copy(update={"run_id": request.run_id})
         return PlanRejected(**common, error=error)
-    return PlanCreated(**common, plan=plan, planner=planner.name)
+    return PlanCreated(**common, plan=plan, planner=planner.name, deadline_s=request.deadline_s)
