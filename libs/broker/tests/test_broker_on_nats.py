@@ -13,6 +13,7 @@ from pulse_broker import (
     KvConflict,
     TypedKv,
     build_broker,
+    dead_letter_metrics,
     durable_pull,
     ensure_streams,
     jetstream,
@@ -98,7 +99,8 @@ async def test_poison_and_exhausted_messages_are_dead_lettered_and_consumer_cont
     nats_url: str,
 ) -> None:
     settings = _settings(nats_url)
-    broker = build_broker(settings, setup_telemetry(settings, install_global=False))
+    telemetry = setup_telemetry(settings, install_global=False)
+    broker = build_broker(settings, telemetry)
     handled: list[str] = []
     attempts: dict[str, int] = {}
 
@@ -144,5 +146,8 @@ async def test_poison_and_exhausted_messages_are_dead_lettered_and_consumer_cont
         consumer = await js.consumer_info(subjects.STREAM_RUNS, "probe")
         assert consumer.num_ack_pending == 0
         assert consumer.num_pending == 0
+        written = dead_letter_metrics(telemetry.registry).written
+        for code in ("internal", "invalid_message"):
+            assert written.labels(consumer="probe", code=code)._value.get() == 1
     finally:
         await broker.stop()

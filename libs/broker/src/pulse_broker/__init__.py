@@ -1,16 +1,32 @@
 """pulse-broker: how every service talks to NATS JetStream.
 
-- `build_broker` — a NatsBroker with tracing, metrics and dead-letter middlewares;
+- `build_broker` — a NatsBroker with tracing, metrics and dead-letter middlewares, which also
+  dead-letters what JetStream stopped redelivering (max-deliveries advisories);
 - `durable_pull` — subscriber arguments for a durable pull consumer replicas can share;
 - `publish` — publish a contract message with `Nats-Msg-Id` and trace context;
 - `ensure_streams` / `ensure_kv` — idempotent provisioning of streams and KV buckets;
 - `TypedKv` — pydantic documents in a KV bucket with compare-and-set;
-- `service_app` / `serve` — the consumers plus `/healthz`, `/readyz`, `/metrics` under uvicorn.
+- `service_app` / `serve` — the consumers plus `/healthz`, `/readyz`, `/metrics` under uvicorn;
+- `dead_letter_metrics` — `pulse_dlq_messages{consumer}` and `pulse_dead_letters_total`.
+
+Operators list, replay and purge letters with `pulse dlq` (pulse-client); see README.md.
 """
 
 from pulse_broker.asgi import ReadinessCheck, serve, service_app
-from pulse_broker.dead_letter import DeadLetterPolicy, dead_letter_middleware
-from pulse_broker.factory import build_broker, durable_pull
+from pulse_broker.dead_letter import (
+    DeadLetterPolicy,
+    dead_letter_middleware,
+    letter_id,
+    store_letter,
+)
+from pulse_broker.dlq_metrics import DeadLetterMetrics, DlqDepth, dead_letter_metrics
+from pulse_broker.exhausted import (
+    ExhaustedDeliveries,
+    MaxDeliveriesAdvisory,
+    dead_letter_exhausted,
+    exhausted_letter,
+)
+from pulse_broker.factory import PulseBroker, build_broker, durable_pull
 from pulse_broker.kv import KvConflict, Revisioned, TypedKv
 from pulse_broker.provision import KV_BUCKETS, ensure_kv, ensure_streams, stream_configs
 from pulse_broker.publishing import publish
@@ -18,20 +34,30 @@ from pulse_broker.runtime import jetstream, provision_all
 
 __all__ = [
     "KV_BUCKETS",
+    "DeadLetterMetrics",
     "DeadLetterPolicy",
+    "DlqDepth",
+    "ExhaustedDeliveries",
     "KvConflict",
+    "MaxDeliveriesAdvisory",
+    "PulseBroker",
     "ReadinessCheck",
     "Revisioned",
     "TypedKv",
     "build_broker",
+    "dead_letter_exhausted",
+    "dead_letter_metrics",
     "dead_letter_middleware",
     "durable_pull",
     "ensure_kv",
     "ensure_streams",
+    "exhausted_letter",
     "jetstream",
+    "letter_id",
     "provision_all",
     "publish",
     "serve",
     "service_app",
+    "store_letter",
     "stream_configs",
 ]

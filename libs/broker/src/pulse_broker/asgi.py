@@ -12,6 +12,7 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import NatsBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from pulse_broker.dlq_metrics import dead_letter_metrics
 from pulse_settings import ServiceSettings
 from pulse_telemetry import Telemetry
 
@@ -35,6 +36,7 @@ def service_app(
 
     `/healthz` answers while the process lives; `/readyz` only once consumers run and every
     readiness check passes (NATS reachable, plus the service's own, e.g. PostgreSQL).
+    `/metrics` includes the dead-letter queue depth, read (or taken from a short cache) first.
     """
     started = asyncio.Event()
 
@@ -68,8 +70,11 @@ def service_app(
             body, 200 if not failing else 503, headers={"content-type": "application/json"}
         )
 
+    dlq_depth = dead_letter_metrics(telemetry.registry).depth
+
     @get
     async def metrics(scope: Any) -> AsgiResponse:
+        await dlq_depth.refresh()  # bounded and cached; never raises
         return AsgiResponse(
             generate_latest(telemetry.registry), 200, headers={"content-type": CONTENT_TYPE_LATEST}
         )

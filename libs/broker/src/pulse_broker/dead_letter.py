@@ -3,7 +3,8 @@
 A message that does not validate is dead-lettered at once (redelivering it cannot help).
 A handler that raises gets the message redelivered after a back-off delay, and once it has
 been delivered `max_deliver` times it is dead-lettered too. Either way the consumer acks
-the original and carries on, so one bad message never stalls or stops it.
+the original and carries on, so one bad message never stalls or stops it. A message that
+kills the process on every delivery never gets here: see `pulse_broker.exhausted`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from typing import Any
 
 from faststream import BaseMiddleware
 from faststream.message import StreamMessage
-from faststream.nats import NatsMessage
+from faststream.nats import NatsBroker
+from faststream.nats.message import NatsMessage  # the class: faststream.nats exports an alias
 from nats.errors import NotJSMessageError
 from pydantic import ValidationError
 
+from pulse_broker.dlq_metrics import DeadLetterMetrics
 from pulse_contracts import DeadLettered, ErrorCode, ErrorInfo, PulseError, subjects
 
-__all__ = ["DeadLetterPolicy", "dead_letter_middleware"]
+__all__ = ["DeadLetterPolicy", "dead_letter_middleware", "letter_id", "store_letter"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,30 @@ def _error_info(exc: BaseException) -> ErrorInfo:
     return ErrorInfo(code=ErrorCode.INTERNAL, message=f"{type(exc).__name__}: {exc}"[:4000])
 
 
-def dead_letter_middleware(policy: DeadLetterPolicy) -> type[BaseMiddleware]:
+def letter_id(stream: str, sequence: int) -> str:
+    """The letter's `Nats-Msg-Id`: one letter per stored message, whoever writes it."""
+    return f"{stream}:{sequence}:dlq"
+
+
+async def store_letter(
+    broker: NatsBroker, letter: DeadLettered, metrics: DeadLetterMetrics | None = None
+) -> bool:
+    """Publish `letter` to `PULSE_DLQ`; False when JetStream already had it (a duplicate)."""
+    ack = await broker.publish(
+        letter.model_dump(mode="json"),
+        subjects.dlq_subject(letter.consumer),
+        headers={"Nats-Msg-Id": letter.message_id},
+        stream=subjects.STREAM_DLQ,
+    )
+    duplicate = bool(getattr(ack, "duplicate", False))
+    if metrics is not None and not duplicate:
+        metrics.record(letter)
+    return not duplicate
+
+
+def dead_letter_middleware(
+    policy: DeadLetterPolicy, metrics: DeadLetterMetrics | None = None
+) -> type[BaseMiddleware]:
     class DeadLetterMiddleware(BaseMiddleware):
         async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
             try:
@@ -72,7 +98,7 @@ def dead_letter_middleware(policy: DeadLetterPolicy) -> type[BaseMiddleware]:
                     return None
                 consumer = metadata.consumer or "unknown"
                 letter = DeadLettered(
-                    message_id=f"{metadata.stream}:{metadata.sequence.stream}:dlq",
+                    message_id=letter_id(metadata.stream, metadata.sequence.stream),
                     consumer=consumer,
                     original_subject=raw.subject,
                     error=_error_info(exc),
@@ -81,13 +107,7 @@ def dead_letter_middleware(policy: DeadLetterPolicy) -> type[BaseMiddleware]:
                     deliveries=delivered,
                 )
                 log.error("dead-lettering message from %s: %s", raw.subject, letter.error.message)
-                broker = self.context.get("broker")
-                await broker.publish(
-                    letter.model_dump(mode="json"),
-                    subjects.dlq_subject(consumer),
-                    headers={"Nats-Msg-Id": letter.message_id},
-                    stream=subjects.STREAM_DLQ,
-                )
+                await store_letter(self.context.get("broker"), letter, metrics)
                 return None
 
     return DeadLetterMiddleware

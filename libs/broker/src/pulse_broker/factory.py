@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from types import TracebackType
 from typing import Any
 
 from faststream import AckPolicy
@@ -12,32 +13,65 @@ from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js.api import AckPolicy as JsAckPolicy
 
 from pulse_broker.dead_letter import DeadLetterPolicy, dead_letter_middleware
+from pulse_broker.dlq_metrics import dead_letter_metrics, letters_per_consumer
+from pulse_broker.exhausted import ExhaustedDeliveries, durable_consumers
 from pulse_settings import ServiceSettings
 from pulse_telemetry import Telemetry
 
-__all__ = ["build_broker", "durable_pull"]
+__all__ = ["PulseBroker", "build_broker", "durable_pull"]
+
+
+class PulseBroker(NatsBroker):
+    """A NatsBroker that starts listening for max-deliveries advisories before its consumers."""
+
+    exhausted: ExhaustedDeliveries | None = None
+
+    async def start(self) -> None:
+        await self.connect()
+        if self.exhausted is not None:
+            await self.exhausted.start(self.connection)
+        await super().start()
+
+    async def stop(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> None:
+        if self.exhausted is not None:
+            await self.exhausted.stop()
+        await super().stop(exc_type, exc_val, exc_tb)
 
 
 def build_broker(settings: ServiceSettings, telemetry: Telemetry) -> NatsBroker:
     """A broker that traces every hop, counts every message and dead-letters poison.
 
     Middleware order matters: tracing is outermost so the dead-letter publish and the
-    handler's own publishes happen inside the consume span.
+    handler's own publishes happen inside the consume span. The broker also dead-letters
+    what JetStream gave up redelivering (`pulse_broker.exhausted`) and feeds the
+    dead-letter metrics on `telemetry.registry` (`pulse_broker.dlq_metrics`).
     """
     policy = DeadLetterPolicy(settings.max_deliver, settings.redelivery_backoff_s)
-    return NatsBroker(
+    metrics = dead_letter_metrics(telemetry.registry)
+    broker = PulseBroker(
         servers=[s.strip() for s in settings.nats_url.split(",") if s.strip()],
         name=settings.service_name,
         middlewares=(
             NatsTelemetryMiddleware(tracer_provider=telemetry.tracer_provider),
             NatsPrometheusMiddleware(registry=telemetry.registry, app_name=settings.service_name),
-            dead_letter_middleware(policy),
+            dead_letter_middleware(policy, metrics),
         ),
         logger=logging.getLogger(f"pulse.{settings.service_name}.broker"),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         graceful_timeout=15.0,
     )
+    broker.exhausted = ExhaustedDeliveries(broker, metrics)
+    metrics.depth.bind(
+        letters_per_consumer(broker),
+        lambda: (durable for _, durable in durable_consumers(broker)),
+    )
+    return broker
 
 
 def durable_pull(
@@ -52,7 +86,12 @@ def durable_pull(
         "subject": subject,
         "stream": JStream(stream, declare=False),
         "durable": durable,
-        "pull_sub": PullSub(batch_size=settings.pull_batch_size, timeout=5.0),
+        # A pull request outlives the process that made it. Expiring it before a message
+        # can be redelivered means JetStream only ever gives up on a message in answer to a
+        # live replica, which listens for the max-deliveries advisory (`exhausted.py`).
+        "pull_sub": PullSub(
+            batch_size=settings.pull_batch_size, timeout=min(5.0, settings.ack_wait_s / 2)
+        ),
         "config": ConsumerConfig(
             durable_name=durable,
             ack_policy=JsAckPolicy.EXPLICIT,
