@@ -25,6 +25,7 @@ from pulse_archiver.adapters import (
 from pulse_archiver.config import Settings
 from pulse_archiver.handlers import register_handlers
 from pulse_broker import build_broker, provision_all, serve, service_app
+from pulse_broker.bootstrap import provision_bus
 from pulse_telemetry import configure_logging, setup_telemetry
 
 __all__ = ["create_app", "main", "migrate"]
@@ -88,12 +89,30 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     migrate_cmd.add_argument(
         "--sql", action="store_true", help="print the SQL instead of running it"
     )
+    provision_cmd = commands.add_parser(
+        "provision", help="create or update every JetStream stream and KV bucket at PULSE_NATS_URL"
+    )
+    provision_cmd.add_argument(
+        "--wait-s", type=float, default=120.0, help="how long to wait for NATS to answer"
+    )
     return parser.parse_args(argv)
+
+
+def _provision(settings: Settings, wait_s: float) -> None:
+    configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    try:
+        asyncio.run(provision_bus(settings, wait_s=wait_s))
+    except Exception:
+        log.exception("provisioning the bus at %s failed", settings.nats_url)
+        raise SystemExit(1) from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
     settings = Settings()
+    if args.command == "provision":
+        _provision(settings, args.wait_s)
+        return
     if args.command != "migrate":
         serve(create_app(settings), settings)
         return

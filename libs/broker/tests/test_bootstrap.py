@@ -1,0 +1,35 @@
+"""`provision_bus`, the setup Job's first step, against a real nats-server."""
+
+from __future__ import annotations
+
+import nats
+import pytest
+
+from pulse_broker.bootstrap import provision_bus
+from pulse_broker.provision import KV_BUCKETS
+from pulse_contracts import subjects
+from pulse_settings import ServiceSettings
+
+pytestmark = pytest.mark.nats
+
+
+async def test_provisions_every_stream_and_bucket_idempotently(nats_url: str) -> None:
+    settings = ServiceSettings(nats_url=nats_url)
+    first = await provision_bus(settings, wait_s=5)
+    second = await provision_bus(settings, wait_s=5)
+    assert first == second
+    nc = await nats.connect(nats_url)
+    try:
+        names = {s.config.name for s in await nc.jetstream().streams_info()}
+    finally:
+        await nc.close()
+    assert set(subjects.STREAM_SUBJECTS) <= names
+    assert {f"KV_{bucket}" for bucket in KV_BUCKETS} <= names
+
+
+async def test_gives_up_with_a_clear_error_when_nats_never_answers() -> None:
+    from pulse_stack.ports import free_port
+
+    settings = ServiceSettings(nats_url=f"nats://127.0.0.1:{free_port()}")
+    with pytest.raises(ConnectionError, match="did not answer"):
+        await provision_bus(settings, wait_s=0.1)
