@@ -6,7 +6,7 @@ import pytest
 from faststream import AsyncAPI
 
 from pulse_agent_adapter import Settings, create_app
-from pulse_agent_adapter.adapters import InMemoryTodoStore, OfflineProvider
+from pulse_agent_adapter.adapters import InMemoryCounterStore, InMemoryTodoStore, OfflineProvider
 from pulse_agent_adapter.app import build_registry, llm_provider
 
 
@@ -26,10 +26,14 @@ def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> N
 def test_every_builtin_tool_is_registered_with_a_schema() -> None:
     settings = Settings()
     registry = build_registry(
-        settings, todo_store=InMemoryTodoStore(), provider=llm_provider(settings)
+        settings,
+        todo_store=InMemoryTodoStore(),
+        provider=llm_provider(settings),
+        counter_store=InMemoryCounterStore(),
     )
     assert [tool.name for tool in registry.list()] == [
         "calculator",
+        "counter.increment",
         "llm.complete",
         "todo.add",
         "todo.list",

@@ -6,10 +6,12 @@ from collections.abc import Iterable, Sequence
 
 from faststream.asgi import AsgiFastStream
 
-from pulse_agent_adapter.adapters import NatsKvTodoStore, OfflineProvider
+from pulse_agent_adapter.adapters import NatsKvCounterStore, NatsKvTodoStore, OfflineProvider
 from pulse_agent_adapter.config import Settings
 from pulse_agent_adapter.domain import (
     CalculatorTool,
+    CounterIncrementTool,
+    CounterStore,
     LlmCompleteTool,
     LlmProvider,
     TodoAddTool,
@@ -38,15 +40,19 @@ def build_registry(
     *,
     todo_store: TodoStore,
     provider: LlmProvider,
+    counter_store: CounterStore | None = None,
     extra_tools: Iterable[Tool] = (),
 ) -> ToolRegistry:
-    """Every built-in tool, plus any the caller adds."""
+    """Every built-in tool, plus any the caller adds; `counter.increment` when there is a
+    counter store."""
+    counters: list[Tool] = [] if counter_store is None else [CounterIncrementTool(counter_store)]
     return ToolRegistry(
         [
             CalculatorTool(),
             TodoAddTool(todo_store),
             TodoListTool(todo_store),
             LlmCompleteTool(provider, settings.llm_model, settings.llm_max_tokens),
+            *counters,
             *extra_tools,
         ]
     )
@@ -60,16 +66,22 @@ def create_app(
     telemetry = setup_telemetry(settings)
     broker = build_broker(settings, telemetry)
     todo_store = NatsKvTodoStore(max_items=settings.todo_max_items)
+    counter_store = NatsKvCounterStore()
     registry = build_registry(
-        settings, todo_store=todo_store, provider=llm_provider(settings), extra_tools=extra_tools
+        settings,
+        todo_store=todo_store,
+        provider=llm_provider(settings),
+        counter_store=counter_store,
+        extra_tools=extra_tools,
     )
     register_handlers(
         broker, settings, registry=registry, tracer=telemetry.tracer, metrics=telemetry.registry
     )
 
     async def provision() -> None:
-        buckets = await provision_all(broker, settings, (subjects.KV_TODOS,))
+        buckets = await provision_all(broker, settings, (subjects.KV_TODOS, subjects.KV_COUNTERS))
         todo_store.bind(buckets[subjects.KV_TODOS])
+        counter_store.bind(buckets[subjects.KV_COUNTERS])
 
     return service_app(broker, telemetry, on_startup=[provision])
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pulse_contracts import JsonValue, Plan, PlanningFailed
+from pulse_contracts import JsonValue, Plan, PlanningFailed, RetryPolicy
 from pulse_planner.domain import MAX_STEPS, Planner, RuleBasedPlanner
 
 planner = RuleBasedPlanner()
@@ -27,6 +27,8 @@ def step(
         "depends_on": depends_on,
         "timeout_s": 30.0,
         "description": description,
+        "retry": RetryPolicy().model_dump(mode="json"),
+        "on_failure": "fail_run",
     }
 
 
@@ -184,6 +186,21 @@ def test_wording_is_tolerant() -> None:
     )
     assert [s.tool for s in plan.steps] == ["calculator", "todo.add", "todo.list"]
     assert plan.step("s1").input == {"expression": "2 ** 8"}
+
+
+def test_counting_goals_make_fan_outs_and_chains() -> None:
+    plan = planner.plan("count a and count b and count c, then count d")
+    assert [(s.id, s.tool, s.input, s.depends_on) for s in plan.steps] == [
+        ("s1", "counter.increment", {"key": "a"}, []),
+        ("s2", "counter.increment", {"key": "b"}, []),
+        ("s3", "counter.increment", {"key": "c"}, []),
+        ("s4", "counter.increment", {"key": "d"}, ["s1", "s2", "s3"]),
+    ]
+    diamond = planner.plan("increment top, then count left and count right, then count bottom")
+    assert [s.depends_on for s in diamond.steps] == [[], ["s1"], ["s1"], ["s2", "s3"]]
+    mixed = planner.plan("calculate 2 + 3, then add the result as a todo, then count done")
+    assert [s.tool for s in mixed.steps] == ["calculator", "todo.add", "counter.increment"]
+    assert mixed.step("s3").depends_on == ["s2"]
 
 
 def test_step_ids_are_sequential_and_plans_are_deterministic() -> None:

@@ -167,11 +167,38 @@ def test_llm_text_is_kept_verbatim_even_with_template_syntax() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("clause", "key"),
+    [
+        ("count apples", "apples"),
+        ("increment run_7-b", "run_7-b"),
+        ("Count Apples.", "apples"),
+        ("please increment k1", "k1"),
+    ],
+)
+def test_count(clause: str, key: str) -> None:
+    assert _build(clause) == [StepDraft("counter.increment", {"key": key})]
+
+
+@pytest.mark.parametrize(
+    "clause", ["count", "count two words", "count a.b", "increment *", "count " + "k" * 65]
+)
+def test_count_takes_exactly_one_key(clause: str) -> None:
+    assert match_rule(clause) is None
+
+
 @pytest.mark.parametrize("clause", ["make me a sandwich", "add", "list", "ask the llm", ""])
 def test_unknown_clauses_match_no_rule(clause: str) -> None:
     assert match_rule(clause) is None
 
 
 def test_help_lists_every_kind_of_clause() -> None:
-    for phrase in ("calculate", "as a todo", "remember to", "list all todos", "ask the llm"):
+    for phrase in (
+        "calculate",
+        "as a todo",
+        "remember to",
+        "list all todos",
+        "count <key>",
+        "ask the llm",
+    ):
         assert phrase in HELP

@@ -6,8 +6,14 @@ from pulse_contracts import PlanningFailed
 from pulse_planner.domain.tools import KNOWN_TOOLS
 
 
-def test_the_catalogue_lists_the_four_tools() -> None:
-    assert KNOWN_TOOLS.names() == ["calculator", "llm.complete", "todo.add", "todo.list"]
+def test_the_catalogue_lists_the_tools() -> None:
+    assert KNOWN_TOOLS.names() == [
+        "calculator",
+        "counter.increment",
+        "llm.complete",
+        "todo.add",
+        "todo.list",
+    ]
     assert "calculator" in KNOWN_TOOLS
     assert "shell" not in KNOWN_TOOLS
 
@@ -16,6 +22,7 @@ def test_valid_inputs_pass() -> None:
     KNOWN_TOOLS.check("calculator", {"expression": "1 + 1"})
     KNOWN_TOOLS.check("todo.list", {})
     KNOWN_TOOLS.check("todo.add", {"text": "{{steps.s1.output}}"})
+    KNOWN_TOOLS.check("counter.increment", {"key": "apples"})
 
 
 @pytest.mark.parametrize(
@@ -25,6 +32,7 @@ def test_valid_inputs_pass() -> None:
         ("calculator", {}, "missing=\\['expression'\\]"),
         ("todo.list", {"text": "x"}, "unexpected=\\['text'\\]"),
         ("llm.complete", {"prompt": 3}, "must be str, got int"),
+        ("counter.increment", {}, "missing=\\['key'\\]"),
     ],
 )
 def test_invalid_inputs_are_planning_failures(

@@ -1,11 +1,19 @@
-"""The outside world of the agent-adapter: todo storage and LLM providers."""
+"""The outside world of the agent-adapter: todo and counter storage, LLM providers."""
 
+from pulse_agent_adapter.adapters.kv_counters import (
+    CounterStoreContendedError,
+    NatsKvCounterStore,
+)
 from pulse_agent_adapter.adapters.kv_todos import NatsKvTodoStore, TodoStoreContendedError
+from pulse_agent_adapter.adapters.memory_counters import InMemoryCounterStore
 from pulse_agent_adapter.adapters.memory_todos import InMemoryTodoStore
 from pulse_agent_adapter.adapters.offline_llm import OfflineProvider, estimate_tokens
 
 __all__ = [
+    "CounterStoreContendedError",
+    "InMemoryCounterStore",
     "InMemoryTodoStore",
+    "NatsKvCounterStore",
     "NatsKvTodoStore",
     "OfflineProvider",
     "TodoStoreContendedError",

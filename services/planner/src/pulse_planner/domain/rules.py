@@ -24,7 +24,13 @@ from pulse_planner.domain.references import (
     substitute_results,
 )
 from pulse_planner.domain.text import unquote
-from pulse_planner.domain.tools import CALCULATOR, LLM_COMPLETE, TODO_ADD, TODO_LIST
+from pulse_planner.domain.tools import (
+    CALCULATOR,
+    COUNTER_INCREMENT,
+    LLM_COMPLETE,
+    TODO_ADD,
+    TODO_LIST,
+)
 
 __all__ = ["HELP", "RULES", "Rule", "RuleMatch", "StepDraft", "match_rule"]
 
@@ -88,6 +94,11 @@ def _list_todos(match: re.Match[str], clause: str, earlier: Sequence[str]) -> li
     return [StepDraft(TODO_LIST)]
 
 
+def _count(match: re.Match[str], clause: str, earlier: Sequence[str]) -> list[StepDraft]:
+    # Keys are case-insensitive in the goal and lower-case in the step (and in the store).
+    return [StepDraft(COUNTER_INCREMENT, {"key": match["key"].lower()})]
+
+
 def _complete(match: re.Match[str], clause: str, earlier: Sequence[str]) -> list[StepDraft]:
     prompt, refs = substitute_results(match["text"].strip(), clause, earlier)
     return [StepDraft(LLM_COMPLETE, {"prompt": prompt}, tuple(refs))]
@@ -132,6 +143,7 @@ RULES: Final[tuple[Rule, ...]] = (
         rf"\s+{_TODO}s?(?:\s+list)?|what\s+are\s+(?:all\s+)?my\s+{_TODO}s)",
         _list_todos,
     ),
+    _rule("count", r"(?:count|increment)\s+(?P<key>[a-z0-9_-]{1,64})", _count),
     _rule(
         "ask-llm",
         r"ask\s+(?:the\s+|an?\s+)?(?:llm|model|ai|assistant|agent)(?:\s*[:,]\s*|\s+)(?:to\s+)?(?P<text>.+)",
@@ -157,6 +169,7 @@ HELP: Final = (
             "add the result as a todo (or add it to my todos)",
             "add both results as todos (or all results)",
             "list all todos (or show my todos)",
+            "count <key> (or increment <key>; keys are letters, digits, _ and -)",
             "ask the llm to <text>",
             "write | draft | summarize | explain | describe <text>",
         )

@@ -16,6 +16,7 @@ from pulse_contracts import JsonValue, PlanningFailed
 
 __all__ = [
     "CALCULATOR",
+    "COUNTER_INCREMENT",
     "KNOWN_TOOLS",
     "LLM_COMPLETE",
     "TODO_ADD",
@@ -28,6 +29,7 @@ CALCULATOR: Final = "calculator"
 TODO_ADD: Final = "todo.add"
 TODO_LIST: Final = "todo.list"
 LLM_COMPLETE: Final = "llm.complete"
+COUNTER_INCREMENT: Final = "counter.increment"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ KNOWN_TOOLS: Final = ToolCatalogue(
             ToolSpec(TODO_ADD, "Adds a todo to the tenant's list.", {"text": str}),
             ToolSpec(TODO_LIST, "Lists the tenant's todos.", {}),
             ToolSpec(LLM_COMPLETE, "Completes a prompt with the agent's LLM.", {"prompt": str}),
+            ToolSpec(
+                COUNTER_INCREMENT, "Adds one to a tenant's counter, once per step.", {"key": str}
+            ),
         )
     }
 )
