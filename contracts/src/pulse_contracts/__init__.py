@@ -2,6 +2,7 @@
 
 from pulse_contracts import subjects
 from pulse_contracts.base import SCHEMA_VERSION, JsonValue, Message, Usage, utcnow
+from pulse_contracts.blobs import BlobRef
 from pulse_contracts.control import CancelRun, CancelTask, RestartRun, control_message_id
 from pulse_contracts.dlq import DeadLettered
 from pulse_contracts.errors import (
@@ -57,6 +58,7 @@ from pulse_contracts.timers import (
     TimerDue,
     timer_message_id,
 )
+from pulse_contracts.tools import ToolSpec
 
 __version__ = "0.1.0"
 
@@ -66,6 +68,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "TERMINAL_RUN_STATUSES",
     "TIMER_ADAPTER",
+    "BlobRef",
     "CancelRun",
     "CancelTask",
     "Canceled",
@@ -117,6 +120,7 @@ __all__ = [
     "TimerDue",
     "ToolFailed",
     "ToolNotFound",
+    "ToolSpec",
     "UnresolvedReference",
     "Usage",
     "control_message_id",

@@ -7,6 +7,7 @@ from typing import Final
 from pydantic import BaseModel
 
 from pulse_contracts import subjects
+from pulse_contracts.blobs import BlobRef
 from pulse_contracts.control import CancelRun, CancelTask, RestartRun
 from pulse_contracts.dlq import DeadLettered
 from pulse_contracts.events import (
@@ -26,6 +27,7 @@ from pulse_contracts.runs import PlanCreated, PlanRejected, RunRequested
 from pulse_contracts.state import RunState
 from pulse_contracts.tasks import DispatchTask, TaskFinished
 from pulse_contracts.timers import RetryDue, RunDeadlineDue, StepTimeoutDue
+from pulse_contracts.tools import ToolSpec
 
 __all__ = ["DOCUMENTS", "MESSAGES"]
 
@@ -57,7 +59,7 @@ MESSAGES: Final[dict[type[BaseModel], str]] = {
     StepTimeoutDue: _TIMER.format(kind=StepTimeoutDue.kind),
     RetryDue: _TIMER.format(kind=RetryDue.kind),
     RunDeadlineDue: _TIMER.format(kind=RunDeadlineDue.kind),
-    LlmRequested: "(request/reply to the agent-adapter)",
+    LlmRequested: f"{subjects.LLM_REQUESTS} (NATS request; queue group {subjects.LLM_QUEUE_GROUP})",
     LlmResponded: "(reply)",
     DeadLettered: f"{subjects.DLQ_PREFIX}.<consumer>",
 }
@@ -65,5 +67,7 @@ MESSAGES: Final[dict[type[BaseModel], str]] = {
 
 DOCUMENTS: Final[dict[type[BaseModel], str]] = {
     RunState: f"KV bucket {subjects.KV_RUN_STATE}, key <run_id>",
+    ToolSpec: f"KV bucket {subjects.KV_TOOLS}, key <tool name>",
+    BlobRef: f"object store {subjects.OBJ_OUTPUTS}, referenced from messages",
 }
 """Documents that are shared but not sent as messages."""

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pulse_contracts.base import Message, Usage
+from pulse_contracts.errors import ErrorInfo
 
 __all__ = ["ChatMessage", "LlmRequested", "LlmResponded"]
 
@@ -29,9 +30,12 @@ class LlmRequested(Message):
 
 
 class LlmResponded(Message):
+    """The answer to an `LlmRequested`; on failure `error` is set and `text` is empty."""
+
     request_id: str
-    provider: str
-    model: str
-    text: str
+    provider: str = ""
+    model: str = ""
+    text: str = ""
     finish_reason: str = "stop"
     usage: Usage = Field(default_factory=Usage)
+    error: ErrorInfo | None = None

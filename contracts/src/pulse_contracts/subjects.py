@@ -13,6 +13,10 @@ __all__ = [
     "KV_COUNTERS",
     "KV_RUN_STATE",
     "KV_TODOS",
+    "KV_TOOLS",
+    "LLM_QUEUE_GROUP",
+    "LLM_REQUESTS",
+    "OBJ_OUTPUTS",
     "PLANS_CREATED",
     "PLANS_REJECTED",
     "PLANS_WILDCARD",
@@ -110,6 +114,16 @@ STREAM_SUBJECTS: Final[dict[str, tuple[str, ...]]] = {
 KV_RUN_STATE: Final = "pulse_run_state"
 KV_TODOS: Final = "pulse_todos"
 KV_COUNTERS: Final = "pulse_counters"
+KV_TOOLS: Final = "pulse_tools"
+"""The tool catalogue: one `ToolSpec` per tool name, published by the agent-adapter."""
+OBJ_OUTPUTS: Final = "pulse_outputs"
+"""Object store for step outputs too large to travel in a message (see `BlobRef`)."""
+
+# --- LLM calls: request/reply to the agent-adapter (core NATS, not a stream) --------------
+LLM_REQUESTS: Final = "pulse.llm.requests"
+"""Send an `LlmRequested` as a NATS request; an agent-adapter replies with `LlmResponded`."""
+LLM_QUEUE_GROUP: Final = "agent-adapter"
+"""Queue group of the adapters answering `LLM_REQUESTS`, so each request is answered once."""
 
 
 class Durable:
