@@ -11,12 +11,16 @@ from pydantic import BaseModel, Field, JsonValue
 __all__ = ["ToolSpec"]
 
 
+def _any_object() -> dict[str, JsonValue]:
+    return {"type": "object"}
+
+
 class ToolSpec(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
     version: str = Field(default="1.0.0", description="Semantic version of the tool's contract.")
     description: str = ""
     input_schema: dict[str, JsonValue] = Field(
-        default_factory=lambda: {"type": "object"},
+        default_factory=_any_object,
         description="JSON Schema of the step input the tool accepts.",
     )
     output_schema: dict[str, JsonValue] = Field(
