@@ -128,7 +128,7 @@ def test_published_subjects_are_pulse_subjects(defaults: dict[str, Any], name: s
     """Everything a component publishes is on a stream or a known core-NATS subject."""
     bus = defaults["components"][name]["bus"]
     known = [s for stream in subjects.STREAM_SUBJECTS.values() for s in stream]
-    known += [subjects.TASKS_CANCEL_WILDCARD]
+    known += [subjects.TASKS_CANCEL_WILDCARD, subjects.LLM_REQUESTS]
     for subject in bus["publish"]:
         assert any(covers(k, subject) for k in known), f"{name}: {subject}"
 
@@ -209,10 +209,14 @@ def test_the_setup_user_manages_every_stream_and_bucket_and_nothing_else(
 
 def test_services_lose_stream_admin_when_they_no_longer_provision(render: Render) -> None:
     values = merged(NATS_AUTH, {"natsAuth": {"servicesManageStreams": False}})
-    for user, permissions in auth_users(render(values)).items():
+    manifests = render(values)
+    for user, permissions in auth_users(manifests).items():
         if user == "pulse-setup":
             continue
         assert [p for p in allowed(permissions, "publish") if ".STREAM.CREATE." in p] == []
+    # ...and the services are told not to try.
+    for deployment in of_kind(manifests, "Deployment").values():
+        assert env_of(container(deployment))["PULSE_PROVISION_STREAMS"]["value"] == "false"
 
 
 def test_each_component_reads_its_own_nats_credentials(secured: list[Manifest]) -> None:

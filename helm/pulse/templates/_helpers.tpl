@@ -312,6 +312,10 @@ that Secret when the caller knows better (the setup Job's hook Secret).
 - name: PULSE_NATS_INBOX_PREFIX
   value: {{ include "pulse.inboxPrefix" . | quote }}
 {{- end }}
+{{- if not $auth.servicesManageStreams }}
+- name: PULSE_PROVISION_STREAMS
+  value: "false"
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -365,7 +369,7 @@ together from the bundled PostgreSQL's Secret. Call with
 
 {{/* Variables the chart sets itself; `env` may not repeat them. */}}
 {{- define "pulse.managedEnv" -}}
-{{- toYaml (list "PULSE_NATS_URL" "PULSE_NATS_INBOX_PREFIX" "PULSE_HTTP_PORT" "OTEL_EXPORTER_OTLP_ENDPOINT" "OTEL_EXPORTER_OTLP_PROTOCOL" "PULSE_DATABASE_PASSWORD" "PULSE_AGENTS_FILE" "PULSE_PRICES_FILE") -}}
+{{- toYaml (list "PULSE_NATS_URL" "PULSE_NATS_INBOX_PREFIX" "PULSE_PROVISION_STREAMS" "PULSE_HTTP_PORT" "OTEL_EXPORTER_OTLP_ENDPOINT" "OTEL_EXPORTER_OTLP_PROTOCOL" "PULSE_DATABASE_PASSWORD" "PULSE_AGENTS_FILE" "PULSE_PRICES_FILE") -}}
 {{- end -}}
 
 {{/* The plain `env` map of a component as a list, refusing chart-managed names. */}}

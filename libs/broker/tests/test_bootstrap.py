@@ -33,3 +33,17 @@ async def test_gives_up_with_a_clear_error_when_nats_never_answers() -> None:
     settings = ServiceSettings(nats_url=f"nats://127.0.0.1:{free_port()}")
     with pytest.raises(ConnectionError, match="did not answer"):
         await provision_bus(settings, wait_s=0.1)
+
+
+async def test_services_only_look_buckets_up_when_they_may_not_provision(nats_url: str) -> None:
+    from pulse_broker import build_broker, provision_all
+    from pulse_telemetry import setup_telemetry
+
+    settings = ServiceSettings(nats_url=nats_url, provision_streams=False)
+    await provision_bus(ServiceSettings(nats_url=nats_url), wait_s=5)  # the setup job
+    broker = build_broker(settings, setup_telemetry(settings, install_global=False))
+    try:
+        buckets = await provision_all(broker, settings, (subjects.KV_RUN_STATE,))
+        await buckets[subjects.KV_RUN_STATE].put("probe", b"1")
+    finally:
+        await broker.stop()

@@ -55,6 +55,7 @@ def build_broker(settings: ServiceSettings, telemetry: Telemetry) -> NatsBroker:
     metrics = dead_letter_metrics(telemetry.registry)
     broker = PulseBroker(
         servers=[s.strip() for s in settings.nats_url.split(",") if s.strip()],
+        inbox_prefix=settings.nats_inbox_prefix,
         name=settings.service_name,
         middlewares=(
             NatsTelemetryMiddleware(tracer_provider=telemetry.tracer_provider),

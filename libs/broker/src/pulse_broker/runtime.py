@@ -24,8 +24,11 @@ async def provision_all(
     """Create or update every stream and the given KV buckets; return the buckets.
 
     Call from `on_startup`: FastStream creates the durable consumers in `broker.start()`,
-    which runs after it, and a consumer needs its stream to exist.
+    which runs after it, and a consumer needs its stream to exist. With
+    `provision_streams` off (a setup job provisioned them) the buckets are only looked up.
     """
     js = await jetstream(broker)
+    if not settings.provision_streams:
+        return {bucket: await js.key_value(bucket) for bucket in buckets}
     await ensure_streams(js, settings)
     return {bucket: await ensure_kv(js, bucket, settings) for bucket in buckets}

@@ -20,6 +20,16 @@ class ServiceSettings(BaseSettings):
     nats_url: str = Field(
         default="nats://127.0.0.1:4222", description="NATS server(s), comma separated."
     )
+    nats_inbox_prefix: str = Field(
+        default="_INBOX",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Reply-inbox prefix; per-service prefixes let NATS permissions keep replies private.",
+    )
+    provision_streams: bool = Field(
+        default=True,
+        description="Create/update streams at start. Off when a setup job provisions and the "
+        "service's NATS user may not manage streams.",
+    )
     http_host: str = Field(
         default="127.0.0.1",
         description="Address of the HTTP server (API or health/metrics); 0.0.0.0 in containers.",
