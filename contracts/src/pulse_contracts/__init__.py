@@ -2,7 +2,15 @@
 
 from pulse_contracts import subjects
 from pulse_contracts.base import SCHEMA_VERSION, JsonValue, Message, Usage, utcnow
-from pulse_contracts.blobs import BlobRef
+from pulse_contracts.blobs import (
+    BlobRef,
+    blob_digest,
+    blob_ref,
+    decode_blob,
+    encode_blob,
+    input_key,
+    output_key,
+)
 from pulse_contracts.control import CancelRun, CancelTask, RestartRun, control_message_id
 from pulse_contracts.dlq import DeadLettered
 from pulse_contracts.errors import (
@@ -123,9 +131,15 @@ __all__ = [
     "ToolSpec",
     "UnresolvedReference",
     "Usage",
+    "blob_digest",
+    "blob_ref",
     "control_message_id",
+    "decode_blob",
+    "encode_blob",
     "event_message_id",
+    "input_key",
     "iter_references",
+    "output_key",
     "subjects",
     "task_message_id",
     "timer_message_id",

@@ -43,6 +43,12 @@ class ErrorCode(StrEnum):
     """Someone canceled the run, or the run ended while this step was in flight."""
     MAX_DELIVERIES_EXCEEDED = "max_deliveries_exceeded"
     """JetStream gave up redelivering: the consumer crashed or hung on every delivery."""
+    BUSY = "busy"
+    """The LLM gateway is saturated; the message says when to try again (retryable)."""
+    BUDGET_EXCEEDED = "budget_exceeded"
+    """The tenant's LLM budget would be overspent by this call."""
+    PROVIDER_FAILED = "provider_failed"
+    """Every LLM provider in the agent's fallback chain failed or refused the call."""
 
 
 class ErrorInfo(BaseModel):

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, JsonValue, TypeAdapter
 
 from pulse_contracts.base import Usage
+from pulse_contracts.blobs import BlobRef
 from pulse_contracts.errors import ErrorInfo
 from pulse_contracts.plan import Plan
 from pulse_contracts.runs import RunScoped
@@ -65,6 +66,10 @@ class StepDispatched(RunEventBase):
     attempt: int
     tool: str
     input: dict[str, JsonValue]
+    input_refs: dict[str, BlobRef] = Field(
+        default_factory=dict,
+        description="Input fields kept in the object store (null in `input`), by field name.",
+    )
 
 
 class StepCompleted(RunEventBase):
@@ -76,6 +81,10 @@ class StepCompleted(RunEventBase):
     usage: Usage = Field(default_factory=Usage)
     started_at: datetime
     finished_at: datetime
+    output_ref: BlobRef | None = Field(
+        default=None,
+        description="Set when the output is in the object store: `output` is then null.",
+    )
 
 
 class StepFailed(RunEventBase):
@@ -113,6 +122,11 @@ class RunCompleted(RunEventBase):
         default=None,
         description="Set when steps with `on_failure: continue` failed: the run completed "
         "without them (their outputs are missing from `result`).",
+    )
+    result_refs: dict[str, BlobRef] = Field(
+        default_factory=dict,
+        description="Sinks whose output is in the object store, by step id: their place in "
+        "`result` is null (with one sink, `result` itself is).",
     )
 
 

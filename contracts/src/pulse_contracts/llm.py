@@ -27,6 +27,15 @@ class LlmRequested(Message):
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: int = Field(default=512, gt=0, le=200_000)
     temperature: float = Field(default=0.0, ge=0, le=2)
+    timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="How long the caller waits for the reply; the adapter answers within it "
+        "(a `busy` error rather than no answer). None: the adapter's own request timeout.",
+    )
+    cache: bool = Field(
+        default=True, description="False: always ask the provider (a re-plan, a retry)."
+    )
 
 
 class LlmResponded(Message):
@@ -39,3 +48,12 @@ class LlmResponded(Message):
     finish_reason: str = "stop"
     usage: Usage = Field(default_factory=Usage)
     error: ErrorInfo | None = None
+    agent: str = Field(default="", description="The agent profile that answered.")
+    cached: bool = Field(default=False, description="Answered from the response cache.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="E.g. `prompt_truncated`: the prompt was cut to fit the model's context.",
+    )
+    retry_after_s: float | None = Field(
+        default=None, ge=0, description="With a `busy` error: when to try again."
+    )

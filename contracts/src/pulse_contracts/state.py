@@ -11,6 +11,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, JsonValue
 
 from pulse_contracts.base import Usage, utcnow
+from pulse_contracts.blobs import BlobRef
 from pulse_contracts.errors import ErrorInfo
 from pulse_contracts.plan import Plan
 from pulse_contracts.status import RunStatus, StepStatus
@@ -33,6 +34,13 @@ class StepState(BaseModel):
     retry_at: datetime | None = Field(
         default=None, description="While `retrying`: when the next attempt is dispatched."
     )
+    input_refs: dict[str, BlobRef] = Field(
+        default_factory=dict,
+        description="Input fields kept in the object store (null in `input`), by field name.",
+    )
+    output_ref: BlobRef | None = Field(
+        default=None, description="Set when the output is in the object store (`output` is null)."
+    )
 
     @property
     def duration_ms(self) -> float | None:
@@ -50,6 +58,10 @@ class RunState(BaseModel):
     planner: str | None = None
     steps: dict[str, StepState] = Field(default_factory=dict)
     result: JsonValue = None
+    result_refs: dict[str, BlobRef] = Field(
+        default_factory=dict,
+        description="Sinks whose output is in the object store, by step id (null in `result`).",
+    )
     error: ErrorInfo | None = None
     usage: Usage = Field(default_factory=Usage)
     trace_id: str | None = None

@@ -11,6 +11,11 @@ __all__ = [
     "DLQ_PREFIX",
     "DLQ_WILDCARD",
     "KV_COUNTERS",
+    "KV_LLM_BUDGETS",
+    "KV_LLM_CACHE",
+    "KV_LLM_USAGE",
+    "KV_PLAN_CACHE",
+    "KV_RATE_LIMITS",
     "KV_RUN_STATE",
     "KV_TODOS",
     "KV_TOOLS",
@@ -116,6 +121,16 @@ KV_TODOS: Final = "pulse_todos"
 KV_COUNTERS: Final = "pulse_counters"
 KV_TOOLS: Final = "pulse_tools"
 """The tool catalogue: one `ToolSpec` per tool name, published by the agent-adapter."""
+KV_LLM_CACHE: Final = "pulse_llm_cache"
+"""Completions shared by agent-adapter replicas, keyed by a hash of the request (with TTL)."""
+KV_LLM_BUDGETS: Final = "pulse_llm_budgets"
+"""LLM spend and open reservations per tenant and budget period (compare-and-set)."""
+KV_LLM_USAGE: Final = "pulse_llm_usage"
+"""LLM usage rolled up per tenant, agent and run, written by the agent-adapter."""
+KV_RATE_LIMITS: Final = "pulse_rate_limits"
+"""The gateway's per-API-key token buckets, shared by its replicas (compare-and-set)."""
+KV_PLAN_CACHE: Final = "pulse_plan_cache"
+"""LLM plans cached by the planner per tenant, catalogue version and goal (with TTL)."""
 OBJ_OUTPUTS: Final = "pulse_outputs"
 """Object store for step outputs too large to travel in a message (see `BlobRef`)."""
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, JsonValue
 
 from pulse_contracts.base import Usage
+from pulse_contracts.blobs import BlobRef
 from pulse_contracts.errors import ErrorInfo
 from pulse_contracts.runs import RunScoped
 
@@ -28,6 +29,11 @@ class DispatchTask(RunScoped):
     agent: str = "default"
     input: dict[str, JsonValue] = Field(description="Input with every reference resolved.")
     timeout_s: float = Field(default=30.0, gt=0)
+    input_refs: dict[str, BlobRef] = Field(
+        default_factory=dict,
+        description="Input fields too large for a message, by field name: their value in "
+        "`input` is null and the agent-adapter reads them from the object store.",
+    )
 
 
 class TaskFinished(RunScoped):
@@ -42,3 +48,8 @@ class TaskFinished(RunScoped):
     usage: Usage = Field(default_factory=Usage)
     started_at: datetime
     finished_at: datetime
+    output_ref: BlobRef | None = Field(
+        default=None,
+        description="Set when the output was too large for a message: `output` is null and "
+        "the value is in the object store.",
+    )

@@ -6,7 +6,7 @@ import nats
 import pytest
 
 from pulse_broker.bootstrap import provision_bus
-from pulse_broker.provision import KV_BUCKETS
+from pulse_broker.provision import KV_BUCKETS, OBJECT_STORES
 from pulse_contracts import subjects
 from pulse_settings import ServiceSettings
 
@@ -25,6 +25,10 @@ async def test_provisions_every_stream_and_bucket_idempotently(nats_url: str) ->
         await nc.close()
     assert set(subjects.STREAM_SUBJECTS) <= names
     assert {f"KV_{bucket}" for bucket in KV_BUCKETS} <= names
+    assert {f"OBJ_{bucket}" for bucket in OBJECT_STORES} <= names
+    assert set(first) == {*subjects.STREAM_SUBJECTS, *(f"KV_{b}" for b in KV_BUCKETS)} | {
+        f"OBJ_{b}" for b in OBJECT_STORES
+    }
 
 
 async def test_gives_up_with_a_clear_error_when_nats_never_answers() -> None:

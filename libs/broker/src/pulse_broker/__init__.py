@@ -4,7 +4,8 @@
   dead-letters what JetStream stopped redelivering (max-deliveries advisories);
 - `durable_pull` — subscriber arguments for a durable pull consumer replicas can share;
 - `publish` — publish a contract message with `Nats-Msg-Id` and trace context;
-- `ensure_streams` / `ensure_kv` — idempotent provisioning of streams and KV buckets;
+- `ensure_streams` / `ensure_kv` / `ensure_object_store` — idempotent provisioning;
+- `BlobStore` / `NatsBlobStore` — values too large for a message, in the object store;
 - `TypedKv` — pydantic documents in a KV bucket with compare-and-set;
 - `service_app` / `serve` — the consumers plus `/healthz`, `/readyz`, `/metrics` under uvicorn;
 - `dead_letter_metrics` — `pulse_dlq_messages{consumer}` and `pulse_dead_letters_total`.
@@ -13,6 +14,15 @@ Operators list, replay and purge letters with `pulse dlq` (pulse-client); see RE
 """
 
 from pulse_broker.asgi import ReadinessCheck, serve, service_app
+from pulse_broker.blobs import (
+    BlobCorrupted,
+    BlobMissing,
+    BlobStore,
+    InMemoryBlobStore,
+    NatsBlobStore,
+    load_blob,
+    open_output_store,
+)
 from pulse_broker.dead_letter import (
     DeadLetterPolicy,
     dead_letter_middleware,
@@ -28,18 +38,31 @@ from pulse_broker.exhausted import (
 )
 from pulse_broker.factory import PulseBroker, build_broker, durable_pull
 from pulse_broker.kv import KvConflict, Revisioned, TypedKv
-from pulse_broker.provision import KV_BUCKETS, ensure_kv, ensure_streams, stream_configs
+from pulse_broker.provision import (
+    KV_BUCKETS,
+    OBJECT_STORES,
+    ensure_kv,
+    ensure_object_store,
+    ensure_streams,
+    stream_configs,
+)
 from pulse_broker.publishing import publish
 from pulse_broker.runtime import jetstream, provision_all
 
 __all__ = [
     "KV_BUCKETS",
+    "OBJECT_STORES",
+    "BlobCorrupted",
+    "BlobMissing",
+    "BlobStore",
     "DeadLetterMetrics",
     "DeadLetterPolicy",
     "DlqDepth",
     "ExhaustedDeliveries",
+    "InMemoryBlobStore",
     "KvConflict",
     "MaxDeliveriesAdvisory",
+    "NatsBlobStore",
     "PulseBroker",
     "ReadinessCheck",
     "Revisioned",
@@ -50,10 +73,13 @@ __all__ = [
     "dead_letter_middleware",
     "durable_pull",
     "ensure_kv",
+    "ensure_object_store",
     "ensure_streams",
     "exhausted_letter",
     "jetstream",
     "letter_id",
+    "load_blob",
+    "open_output_store",
     "provision_all",
     "publish",
     "serve",

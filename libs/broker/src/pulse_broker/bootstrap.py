@@ -14,7 +14,14 @@ import time
 import nats
 from nats.errors import Error as NatsError
 
-from pulse_broker.provision import KV_BUCKETS, ensure_kv, ensure_streams, stream_configs
+from pulse_broker.provision import (
+    KV_BUCKETS,
+    OBJECT_STORES,
+    ensure_kv,
+    ensure_object_store,
+    ensure_streams,
+    stream_configs,
+)
 from pulse_settings import ServiceSettings
 
 __all__ = ["provision_bus"]
@@ -27,7 +34,7 @@ async def _quiet(exc: Exception) -> None:
 
 
 async def provision_bus(settings: ServiceSettings, *, wait_s: float = 120.0) -> list[str]:
-    """Create or update every Pulse stream and KV bucket; return their names.
+    """Create or update every Pulse stream, KV bucket and object store; return their names.
 
     Waits up to `wait_s` for NATS to accept connections (a fresh cluster may still be
     starting when the Job runs), then fails with the last error.
@@ -55,8 +62,11 @@ async def provision_bus(settings: ServiceSettings, *, wait_s: float = 120.0) -> 
         await ensure_streams(js, settings)
         for bucket in KV_BUCKETS:
             await ensure_kv(js, bucket, settings)
+        for bucket in OBJECT_STORES:
+            await ensure_object_store(js, bucket, settings)
     finally:
         await nc.close()
     names = [str(c.name) for c in stream_configs(settings)] + [f"KV_{b}" for b in KV_BUCKETS]
+    names += [f"OBJ_{b}" for b in OBJECT_STORES]
     log.info("provisioned %s", ", ".join(names))
     return names

@@ -24,7 +24,14 @@ from pulse_archiver.adapters import (
 )
 from pulse_archiver.config import Settings
 from pulse_archiver.handlers import register_handlers
-from pulse_broker import build_broker, provision_all, serve, service_app
+from pulse_broker import (
+    NatsBlobStore,
+    build_broker,
+    open_output_store,
+    provision_all,
+    serve,
+    service_app,
+)
 from pulse_broker.bootstrap import provision_bus
 from pulse_telemetry import configure_logging, setup_telemetry
 
@@ -43,11 +50,13 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
         max_overflow=settings.database_max_overflow,
         timeout_s=settings.database_timeout_s,
     )
-    register_handlers(broker, settings, PostgresArchive(engine), telemetry.registry)
+    blobs = NatsBlobStore()
+    register_handlers(broker, settings, PostgresArchive(engine), telemetry.registry, blobs)
     schema_ready = SchemaReadiness(engine, timeout_s=settings.database_timeout_s)
 
     async def provision() -> None:
         await provision_all(broker, settings)
+        await open_output_store(broker, settings, blobs)
 
     async def report_schema() -> None:
         # Not fatal: events wait in the stream (redelivered with back-off) until the
@@ -90,7 +99,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--sql", action="store_true", help="print the SQL instead of running it"
     )
     provision_cmd = commands.add_parser(
-        "provision", help="create or update every JetStream stream and KV bucket at PULSE_NATS_URL"
+        "provision",
+        help="create or update every JetStream stream, KV bucket and object store at PULSE_NATS_URL",
     )
     provision_cmd.add_argument(
         "--wait-s", type=float, default=120.0, help="how long to wait for NATS to answer"

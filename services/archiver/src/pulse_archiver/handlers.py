@@ -7,10 +7,10 @@ import logging
 from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry, Counter
 
-from pulse_archiver.adapters import Archive
+from pulse_archiver.adapters import Archive, read_stored
 from pulse_archiver.config import Settings
 from pulse_archiver.domain import step_id_of
-from pulse_broker import durable_pull
+from pulse_broker import BlobStore, durable_pull
 from pulse_contracts import RunEvent, RunStatus
 from pulse_contracts.subjects import RUN_EVENTS_WILDCARD, STREAM_EVENTS, Durable
 from pulse_telemetry import bind_run
@@ -28,8 +28,14 @@ _TERMINAL_EVENTS = {
 
 
 def register_handlers(
-    broker: NatsBroker, settings: Settings, archive: Archive, registry: CollectorRegistry
+    broker: NatsBroker,
+    settings: Settings,
+    archive: Archive,
+    registry: CollectorRegistry,
+    blobs: BlobStore | None = None,
 ) -> None:
+    """`blobs` is where values an event carries by reference are read from; without it
+    they are archived as null."""
     archived = Counter(
         "pulse_archiver_events",
         "Run events handled by the archiver, by type and whether they were new",
@@ -45,7 +51,8 @@ def register_handlers(
     async def archive_event(event: RunEvent) -> None:
         # A storage error propagates: the dead-letter middleware redelivers with back-off.
         bind_run(event.run_id, step_id_of(event), event.tenant)
-        new = await archive.record(event)
+        stored = await read_stored(event, blobs) if blobs is not None else {}
+        new = await archive.record(event, stored)
         archived.labels(event.type, "new" if new else "duplicate").inc()
         if not new:
             log.debug("event %s (seq %d) was archived before", event.message_id, event.seq)

@@ -99,7 +99,7 @@ async def test_repeated_and_shuffled_events_give_identical_rows(
         try:
             async with engine.begin() as conn:
                 await conn.execute(
-                    text("DROP TABLE IF EXISTS events, steps, runs, alembic_version")
+                    text("DROP TABLE IF EXISTS events, steps, runs, api_keys, alembic_version")
                 )
             await upgrade(engine)
             archive = PostgresArchive(engine)

@@ -8,8 +8,11 @@ from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
 
 from pulse_broker import (
+    BlobStore,
+    NatsBlobStore,
     ReadinessCheck,
     build_broker,
+    open_output_store,
     provision_all,
     publish,
     serve,
@@ -44,25 +47,32 @@ def create_service(
     store: RunStore | None = None,
     send: Send = publish,
     install_telemetry: bool = True,
+    blobs: BlobStore | None = None,
 ) -> ExecutorService:
     """Build the executor.
 
     `store` defaults to the JetStream KV bucket; a `NatsRunStore` (given or default) is
-    bound to the bucket at start-up, after provisioning.
+    bound to the bucket at start-up, after provisioning. `blobs` (large values) defaults
+    to the object store, bound the same way.
     """
     settings = settings or Settings()
     telemetry = setup_telemetry(settings, install_global=install_telemetry)
     broker = build_broker(settings, telemetry)
     run_store: RunStore = NatsRunStore() if store is None else store
     kv_store = run_store if isinstance(run_store, NatsRunStore) else None
+    blob_store: BlobStore = NatsBlobStore() if blobs is None else blobs
     coordinator = RunCoordinator(
         run_store,
         BusEffectPublisher(broker, send),
         attempts=settings.state_update_attempts,
         backoff_ms=settings.state_conflict_backoff_ms,
         defaults=RunDefaults(
-            deadline_s=settings.run_deadline_s, timeout_grace_s=settings.step_timeout_grace_s
+            deadline_s=settings.run_deadline_s,
+            timeout_grace_s=settings.step_timeout_grace_s,
+            large_value_bytes=settings.large_output_bytes,
+            state_budget_bytes=settings.run_state_budget_bytes,
         ),
+        blobs=blob_store,
     )
     register_handlers(broker, settings, coordinator)
 
@@ -70,10 +80,14 @@ def create_service(
         buckets = await provision_all(broker, settings, (subjects.KV_RUN_STATE,))
         if kv_store is not None:
             kv_store.bind(buckets[subjects.KV_RUN_STATE])
+        if isinstance(blob_store, NatsBlobStore):
+            await open_output_store(broker, settings, blob_store)
 
     readiness: list[tuple[str, ReadinessCheck]] = []
     if kv_store is not None:
         readiness.append(("run_state", kv_store.ready))
+    if isinstance(blob_store, NatsBlobStore):
+        readiness.append(("outputs", blob_store.ready))
     app = service_app(broker, telemetry, readiness=readiness, on_startup=[provision])
     return ExecutorService(settings, telemetry, broker, run_store, coordinator, app)
 

@@ -39,3 +39,19 @@ class Settings(ServiceSettings):
         description="Added to a step's timeout_s before the executor's own timeout timer "
         "fires, so an agent-adapter that enforces the timeout itself reports first.",
     )
+    large_output_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="A resolved step input whose JSON is larger goes out with its largest "
+        "fields in the object store (the agent-adapter's setting of the same name does "
+        "this for outputs).",
+    )
+    run_state_budget_bytes: int = Field(
+        default=512 * 1024,
+        ge=16 * 1024,
+        le=64 * 1024 * 1024,
+        description="The most a run document in the KV bucket may hold inline: above it, its "
+        "largest step outputs and inputs move to the object store. Keep it under NATS' "
+        "max_payload (1 MiB by default), which also bounds a RunCompleted's result.",
+    )

@@ -6,6 +6,11 @@ revision; on a conflict it is recomputed from the fresh state. Effects are publi
 after the write succeeded, so nothing is announced that the state does not hold; if
 publishing fails the message is redelivered and, being a duplicate by then, re-publishes
 what the state implies.
+
+Large values: when a transition needs stored outputs (`BlobsNeeded`), they are read from
+the object store and the transition is decided again with them; values a transition
+moved to the object store (`Transition.uploads`) are written before the state that
+refers to them.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from datetime import datetime
 
 from opentelemetry import context as otel_context
 
-from pulse_broker import KvConflict
+from pulse_broker import BlobCorrupted, BlobMissing, BlobStore, InMemoryBlobStore, KvConflict
 from pulse_contracts import (
+    BlobRef,
     CancelRun,
+    JsonValue,
     PlanCreated,
     PlanRejected,
     PulseError,
@@ -30,11 +37,15 @@ from pulse_contracts import (
     StepTimeoutDue,
     TaskFinished,
     TimerDue,
+    decode_blob,
     utcnow,
 )
 from pulse_executor.adapters import EffectPublisher, RunStore
 from pulse_executor.domain import (
+    NOTHING_READ,
+    BlobsNeeded,
     ExecutorRunState,
+    ReadBlobs,
     RunDefaults,
     Transition,
     cancel_run,
@@ -52,7 +63,7 @@ __all__ = ["EffectsNotPublishedError", "RunCoordinator", "StateContentionError"]
 
 log = logging.getLogger(__name__)
 
-Decide = Callable[[ExecutorRunState | None, datetime], Transition]
+Decide = Callable[[ExecutorRunState | None, datetime, ReadBlobs], Transition]
 
 
 class StateContentionError(PulseError):
@@ -77,8 +88,10 @@ class RunCoordinator:
         backoff_ms: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
         defaults: RunDefaults | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self._store = store
+        self._blobs: BlobStore = blobs if blobs is not None else InMemoryBlobStore()
         self._effects = effects
         self._attempts = attempts
         self._backoff_s = backoff_ms / 1000
@@ -94,7 +107,7 @@ class RunCoordinator:
     ) -> Transition:
         return await self._apply(
             message.run_id,
-            lambda state, now: start_run(
+            lambda state, now, _: start_run(
                 state,
                 message,
                 now=now,
@@ -106,44 +119,59 @@ class RunCoordinator:
 
     async def reject(self, message: PlanRejected) -> Transition:
         return await self._apply(
-            message.run_id, lambda state, now: reject_run(state, message, now=now)
+            message.run_id, lambda state, now, _: reject_run(state, message, now=now)
         )
 
     async def record(self, message: TaskFinished) -> Transition:
         return await self._apply(
-            message.run_id, lambda state, now: record_result(state, message, now=now)
+            message.run_id,
+            lambda state, now, read: record_result(state, message, now=now, read=read),
         )
 
     async def fire(self, timer: TimerDue) -> Transition:
         """A timer came due: a step's timeout, a retry, or the run's deadline."""
         if isinstance(timer, StepTimeoutDue):
             return await self._apply(
-                timer.run_id, lambda state, now: time_out_step(state, timer, now=now)
+                timer.run_id,
+                lambda state, now, read: time_out_step(state, timer, now=now, read=read),
             )
         if isinstance(timer, RetryDue):
             return await self._apply(
-                timer.run_id, lambda state, now: retry_step(state, timer, now=now)
+                timer.run_id, lambda state, now, read: retry_step(state, timer, now=now, read=read)
             )
         assert isinstance(timer, RunDeadlineDue)
-        return await self._apply(timer.run_id, lambda state, now: expire_run(state, timer, now=now))
+        return await self._apply(
+            timer.run_id, lambda state, now, _: expire_run(state, timer, now=now)
+        )
 
     async def cancel(self, message: CancelRun) -> Transition:
         return await self._apply(
-            message.run_id, lambda state, now: cancel_run(state, message, now=now)
+            message.run_id, lambda state, now, _: cancel_run(state, message, now=now)
         )
 
     async def restart(self, message: RestartRun) -> Transition:
         return await self._apply(
             message.run_id,
-            lambda state, now: restart_run(state, message, now=now, defaults=self._defaults),
+            lambda state, now, read: restart_run(
+                state, message, now=now, defaults=self._defaults, read=read
+            ),
         )
 
     async def _apply(self, run_id: str, decide: Decide) -> Transition:
+        read = NOTHING_READ  # kept across conflicts: a stored value never changes
         for attempt in range(1, self._attempts + 1):
             current = await self._store.load(run_id)
-            transition = decide(current.value if current else None, self._clock())
+            state, now = current.value if current else None, self._clock()
+            while True:
+                try:
+                    transition = decide(state, now, read)
+                    break
+                except BlobsNeeded as need:
+                    read = await self._read(need.refs, read, run_id)
             if transition.changed:
                 assert transition.state is not None
+                for upload in transition.uploads:
+                    await self._blobs.put(upload.ref, upload.data)
                 try:
                     if current is None:
                         await self._store.create(run_id, transition.state)
@@ -160,6 +188,22 @@ class RunCoordinator:
             f"run state kept changing under {self._attempts} compare-and-set tries",
             run_id=run_id,
         )
+
+    async def _read(self, refs: tuple[BlobRef, ...], read: ReadBlobs, run_id: str) -> ReadBlobs:
+        """`read` plus the values of `refs`; one gone or corrupt is noted as missing (the
+        step needing it fails). Any other error propagates: the message is redelivered."""
+        unread = [ref for ref in refs if ref.key not in read]
+        if not unread:
+            raise RuntimeError(f"asked again for stored values it was given (run {run_id})")
+        values: dict[str, JsonValue] = {}
+        missing: set[str] = set()
+        for ref in unread:
+            try:
+                values[ref.key] = decode_blob(await self._blobs.get(ref))
+            except (BlobMissing, BlobCorrupted) as exc:
+                log.warning("stored value unavailable: %s", exc)
+                missing.add(ref.key)
+        return read.plus(values, frozenset(missing))
 
     async def _publish(self, transition: Transition) -> None:
         if not transition.effects:

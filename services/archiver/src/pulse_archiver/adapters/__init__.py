@@ -1,5 +1,6 @@
 """The archiver's outside world: the `Archive` protocol, PostgreSQL and in-memory archives,
-the SQLAlchemy models and the Alembic-managed schema."""
+the SQLAlchemy models and the Alembic-managed schema, and reading values stored by
+reference in the object store."""
 
 from pulse_archiver.adapters.archive import Archive
 from pulse_archiver.adapters.memory import InMemoryArchive
@@ -12,6 +13,7 @@ from pulse_archiver.adapters.schema import (
     upgrade,
     upgrade_sql,
 )
+from pulse_archiver.adapters.stored import read_stored
 
 __all__ = [
     "Archive",
@@ -22,6 +24,7 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
+    "read_stored",
     "upgrade",
     "upgrade_sql",
 ]

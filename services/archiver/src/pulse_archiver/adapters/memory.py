@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pulse_archiver.domain import ArchivedRun, History, RunRow
+from pulse_archiver.domain import ArchivedRun, History, RunRow, StoredValues
 from pulse_contracts import RunEvent
 
 __all__ = ["InMemoryArchive"]
@@ -14,8 +14,8 @@ class InMemoryArchive:
     def __init__(self) -> None:
         self.history = History()
 
-    async def record(self, event: RunEvent) -> bool:
-        return self.history.record(event)
+    async def record(self, event: RunEvent, stored: StoredValues | None = None) -> bool:
+        return self.history.record(event, stored or {})
 
     async def get_run(self, run_id: str, tenant: str) -> ArchivedRun | None:
         archived = self.history.get(run_id)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pulse_contracts import JsonValue
 
-__all__ = ["ArchiveBase", "EventRecord", "RunRecord", "StepRecord"]
+__all__ = ["ApiKeyRecord", "ArchiveBase", "EventRecord", "RunRecord", "StepRecord"]
 
 # Python None is SQL NULL (not JSON 'null'), so "missing" can be tested with IS NULL.
 _JSON = JSONB(none_as_null=True)
@@ -105,3 +105,19 @@ class EventRecord(ArchiveBase):
     occurred_at: Mapped[datetime] = mapped_column(_TIMESTAMP)
     payload: Mapped[JsonValue] = mapped_column(_JSON, nullable=False)
     archived_at: Mapped[datetime] = mapped_column(_TIMESTAMP, server_default=func.now())
+
+
+class ApiKeyRecord(ArchiveBase):
+    """A tenant's API key, as its SHA-256 only. Written by `pulse keys` (pulse-client),
+    read by the gateway; the archiver owns the schema and nothing else about it."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index(None, "tenant"),)
+
+    key_id: Mapped[str] = mapped_column(String, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String)
+    name: Mapped[str | None] = mapped_column(String)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(_TIMESTAMP, server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(_TIMESTAMP)

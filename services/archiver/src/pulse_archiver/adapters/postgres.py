@@ -29,6 +29,7 @@ from pulse_archiver.domain import (
     Rule,
     RunRow,
     StepRow,
+    StoredValues,
     order_steps,
     project,
     step_id_of,
@@ -121,8 +122,8 @@ class PostgresArchive:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def record(self, event: RunEvent) -> bool:
-        projection = project(event)
+    async def record(self, event: RunEvent, stored: StoredValues | None = None) -> bool:
+        projection = project(event, stored or {})
         try:
             async with self._engine.begin() as conn:
                 if not await self._insert_event(conn, event):

@@ -14,6 +14,7 @@ from pulse_archiver.domain.projection import (
     step_id_of,
 )
 from pulse_archiver.domain.rows import NO_STATE, ArchivedRun, RunRow, StepRow
+from pulse_archiver.domain.stored import StoredValues, refs_of
 
 __all__ = [
     "NO_STATE",
@@ -25,9 +26,11 @@ __all__ = [
     "Rule",
     "RunRow",
     "StepRow",
+    "StoredValues",
     "fold",
     "merge",
     "order_steps",
     "project",
+    "refs_of",
     "step_id_of",
 ]

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pulse_archiver.domain.merge import merge
 from pulse_archiver.domain.rows import ArchivedRun, RunRow, StepRow
+from pulse_archiver.domain.stored import StoredValues, with_input, with_output, with_result
 from pulse_contracts import (
     JsonValue,
     RunCanceled,
@@ -47,7 +48,10 @@ def _duration_ms(started_at: datetime, finished_at: datetime) -> float:
     return (finished_at - started_at).total_seconds() * 1000
 
 
-def _step(event: _StepEvent) -> StepRow:
+_NONE_STORED: StoredValues = {}
+
+
+def _step(event: _StepEvent, stored: StoredValues) -> StepRow:
     started = StepRow(
         run_id=event.run_id,
         step_id=event.step_id,
@@ -57,12 +61,12 @@ def _step(event: _StepEvent) -> StepRow:
     )
     match event:
         case StepDispatched():
-            return replace(started, status=StepStatus.DISPATCHED, input=dict(event.input))
+            return replace(started, status=StepStatus.DISPATCHED, input=with_input(event, stored))
         case StepCompleted():
             return replace(
                 started,
                 status=StepStatus.COMPLETED,
-                output=event.output,
+                output=with_output(event, stored),
                 prompt_tokens=event.usage.prompt_tokens,
                 completion_tokens=event.usage.completion_tokens,
                 cost_usd=event.usage.cost_usd,
@@ -89,12 +93,13 @@ def _step(event: _StepEvent) -> StepRow:
             )
 
 
-def project(event: RunEvent) -> Projection:
+def project(event: RunEvent, stored: StoredValues = _NONE_STORED) -> Projection:
     """The rows `event` implies on its own.
 
     Every event describes the run (so its row exists and `last_seq`/`updated_at` move);
     only run-level events set `state_seq` and with it status, result, error and usage.
     `run.started` also lays out every planned step as `pending`, with the plan's input.
+    `stored` has the values of the event's references to the object store, by key.
     """
     run = RunRow(
         run_id=event.run_id,
@@ -139,7 +144,7 @@ def project(event: RunEvent) -> Projection:
                 replace(
                     at_run_level,
                     status=RunStatus.COMPLETED,
-                    result=event.result,
+                    result=with_result(event, stored),
                     # Set when steps with `on_failure: continue` failed along the way.
                     error=event.error.model_dump(mode="json") if event.error else None,
                     prompt_tokens=event.usage.prompt_tokens,
@@ -181,7 +186,7 @@ def project(event: RunEvent) -> Projection:
                 )
             )
         case StepDispatched() | StepCompleted() | StepFailedEvent() | StepCanceled():
-            return Projection(run, (_step(event),))
+            return Projection(run, (_step(event, stored),))
 
 
 def order_steps(plan: JsonValue, steps: Iterable[StepRow]) -> tuple[StepRow, ...]:
@@ -208,12 +213,12 @@ class History:
         self._runs: dict[str, RunRow] = {}
         self._steps: dict[str, dict[str, StepRow]] = {}
 
-    def record(self, event: RunEvent) -> bool:
+    def record(self, event: RunEvent, stored: StoredValues = _NONE_STORED) -> bool:
         """Apply `event` unless an event with its id was applied before; True if it was new."""
         if event.message_id in self._seen:
             return False
         self._seen.add(event.message_id)
-        projection = project(event)
+        projection = project(event, stored)
         stored_run = self._runs.get(event.run_id)
         self._runs[event.run_id] = (
             projection.run if stored_run is None else merge(stored_run, projection.run)

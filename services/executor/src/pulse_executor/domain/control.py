@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pulse_contracts import CancelRun, ErrorCode, ErrorInfo, RestartRun, RunStatus, StepStatus
 from pulse_executor.domain.draft import Draft, Transition, duplicate, ignored
 from pulse_executor.domain.progress import advance, end_run, progress
+from pulse_executor.domain.references import NOTHING_READ, ReadBlobs
 from pulse_executor.domain.state import ExecutorRunState
 from pulse_executor.domain.transitions import DEFAULT_RUN, RunDefaults
 
@@ -37,9 +38,10 @@ def restart_run(
     *,
     now: datetime,
     defaults: RunDefaults = DEFAULT_RUN,
+    read: ReadBlobs = NOTHING_READ,
 ) -> Transition:
-    """Run again every step that did not complete, reusing completed outputs; attempt
-    numbers continue and the run gets its full deadline again."""
+    """Run again every step that did not complete, reusing completed outputs (stored ones
+    by reference); attempt numbers continue and the run gets its full deadline again."""
     if state is None or state.plan is None:
         return ignored(state, "restart of a run that has no plan here")
     mark = state.caused_by(command.message_id)
@@ -49,12 +51,13 @@ def restart_run(
         return ignored(state, f"restart ignored: the run is {state.status}")
     if command.if_seq is not None and command.if_seq != state.seq:
         return ignored(state, f"restart ignored: the run changed since seq {command.if_seq}")
-    draft = Draft(state, now, cause=command.message_id)
+    draft = Draft(state, now, cause=command.message_id, read=read)
     run = draft.state
     run.restarts += 1
     run.status = RunStatus.WORKING
     run.error = None
     run.result = None
+    run.result_refs = {}
     run.deadline_s = run.deadline_s or defaults.deadline_s
     run.deadline_at = now + timedelta(seconds=run.deadline_s)
     run.attempts_before = {}
@@ -64,6 +67,7 @@ def restart_run(
         run.attempts_before[sid] = step.attempt
         step.status = StepStatus.PENDING
         step.output = None
+        step.output_ref = None
         step.error = None
         step.retry_at = None
         step.started_at = step.finished_at = None

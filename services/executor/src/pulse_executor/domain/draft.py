@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from pulse_executor.domain.compaction import compact
 from pulse_executor.domain.effects import Effect, build_event, commands_for, implied_effects
+from pulse_executor.domain.inputs import BlobUpload
+from pulse_executor.domain.references import NOTHING_READ, ReadBlobs
 from pulse_executor.domain.state import EmittedEvent, EventKind, ExecutorRunState
 
 __all__ = ["Draft", "Outcome", "Transition", "duplicate", "ignored"]
@@ -22,6 +25,8 @@ class Transition:
     outcome: Outcome = "ignored"
     note: str = ""
     """What happened, in words, for the one log line per state change."""
+    uploads: tuple[BlobUpload, ...] = ()
+    """Values moved to the object store, to write before `state` is stored."""
 
     @property
     def changed(self) -> bool:
@@ -31,12 +36,22 @@ class Transition:
 class Draft:
     """A deep copy of the state that one transition edits, and the events it emits."""
 
-    def __init__(self, state: ExecutorRunState, now: datetime, cause: str | None = None) -> None:
+    def __init__(
+        self,
+        state: ExecutorRunState,
+        now: datetime,
+        cause: str | None = None,
+        *,
+        read: ReadBlobs = NOTHING_READ,
+    ) -> None:
         self.state = state.model_copy(deep=True)
         self.now = now
         self.cause = cause
         """Id of the command or timer being applied: every event it leads to names it, so
         a redelivery of it is recognised (`ExecutorRunState.caused_by`)."""
+        self.read = read
+        """Stored outputs the coordinator read for this transition (see `references`)."""
+        self.uploads: list[BlobUpload] = []
         self._marks: list[EmittedEvent] = []
 
     def emit(self, kind: EventKind, step_id: str | None = None, attempt: int = 0) -> None:
@@ -59,6 +74,7 @@ class Draft:
     def finish(self, note: str) -> Transition:
         """Built from the final state, exactly as `implied_effects` would rebuild them."""
         self.state.updated_at = self.now
+        self.uploads.extend(compact(self.state))
         events: list[Effect] = []
         commands: list[Effect] = []
         for mark in self._marks:
@@ -66,7 +82,9 @@ class Draft:
             assert event is not None, f"{mark.kind} must be buildable from its own transition"
             events.append(event)
             commands.extend(commands_for(self.state, mark))
-        return Transition(self.state, (*events, *commands), "changed", note)
+        return Transition(
+            self.state, (*events, *commands), "changed", note, uploads=tuple(self.uploads)
+        )
 
 
 def ignored(state: ExecutorRunState | None, note: str) -> Transition:

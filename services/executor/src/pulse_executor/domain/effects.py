@@ -99,6 +99,7 @@ def dispatch_command(state: ExecutorRunState, step_id: str) -> DispatchTask:
         tool=spec.tool,
         agent=spec.agent,
         input=step.input,
+        input_refs=step.input_refs,
         timeout_s=spec.timeout_s,
     )
 
@@ -179,7 +180,13 @@ def _run_event(
         case "run.rejected":
             return RunRejected(**common, prompt=state.prompt, error=error)
         case "run.completed":
-            return RunCompleted(**common, result=state.result, usage=state.usage, error=state.error)
+            return RunCompleted(
+                **common,
+                result=state.result,
+                result_refs=state.result_refs,
+                usage=state.usage,
+                error=state.error,
+            )
         case "run.failed":
             return RunFailed(**common, error=error, usage=state.usage)
         case "run.canceled":
@@ -208,7 +215,7 @@ def build_event(state: ExecutorRunState, mark: EmittedEvent) -> RunEventBase | N
     if mark.kind == "step.dispatched":
         if mark.attempt > step.attempt:
             return None
-        return StepDispatched(**common, **step_fields, input=step.input)
+        return StepDispatched(**common, **step_fields, input=step.input, input_refs=step.input_refs)
     if step.attempt != mark.attempt or step.finished_at is None:
         return None
     if mark.kind == "step.canceled" and step.status is StepStatus.CANCELED:
@@ -218,7 +225,13 @@ def build_event(state: ExecutorRunState, mark: EmittedEvent) -> RunEventBase | N
         return None
     finish_fields = {**step_fields, "started_at": step.started_at, "finished_at": step.finished_at}
     if mark.kind == "step.completed" and step.status is StepStatus.COMPLETED:
-        return StepCompleted(**common, **finish_fields, output=step.output, usage=step.usage)
+        return StepCompleted(
+            **common,
+            **finish_fields,
+            output=step.output,
+            output_ref=step.output_ref,
+            usage=step.usage,
+        )
     if mark.kind == "step.failed" and step.status in (StepStatus.FAILED, StepStatus.RETRYING):
         error = step.error or _unknown_error(state)
         return StepFailedEvent(**common, **finish_fields, error=error, retry_at=step.retry_at)

@@ -20,33 +20,58 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pulse_contracts import (
+    BlobRef,
     ErrorCode,
     ErrorInfo,
-    JsonValue,
     PlanStep,
     RunStatus,
     StepStatus,
     UnresolvedReference,
 )
 from pulse_executor.domain.draft import Draft
-from pulse_executor.domain.references import resolve_input
+from pulse_executor.domain.inputs import PreparedInput, prepare_input
+from pulse_executor.domain.references import BlobsNeeded
 from pulse_executor.domain.retry import retry_delay_s
-from pulse_executor.domain.scheduling import completed_outputs, ready_steps, run_result
+from pulse_executor.domain.scheduling import ready_steps, result_refs, run_result, step_outputs
 from pulse_executor.domain.state import ExecutorRunState
 
-__all__ = ["advance", "dispatch", "end_run", "fail_attempt", "next_retry_at", "progress"]
+__all__ = [
+    "advance",
+    "dispatch",
+    "end_run",
+    "fail_attempt",
+    "next_retry_at",
+    "prepared_input",
+    "progress",
+]
 
 _OPEN = (StepStatus.PENDING, StepStatus.DISPATCHED, StepStatus.RETRYING)
 
 
-def dispatch(draft: Draft, step_id: str, resolved: dict[str, JsonValue]) -> None:
+def prepared_input(draft: Draft, step_id: str) -> PreparedInput:
+    """The step's input to dispatch; raises `BlobsNeeded` or `UnresolvedReference`."""
+    run = draft.state
+    assert run.plan is not None
+    return prepare_input(
+        run.plan.step(step_id).input,
+        step_outputs(run.steps, draft.read),
+        run_id=run.run_id,
+        step_id=step_id,
+        limit_bytes=run.large_value_bytes,
+    )
+
+
+def dispatch(draft: Draft, step_id: str, prepared: PreparedInput) -> None:
     """The step's next attempt goes out now."""
     step = draft.state.steps[step_id]
     step.status = StepStatus.DISPATCHED
     step.attempt += 1
-    step.input = resolved
+    step.input = prepared.input
+    step.input_refs = prepared.refs
+    draft.uploads.extend(prepared.uploads)
     step.dispatched_at = draft.now
     step.output = None
+    step.output_ref = None
     step.error = None
     step.retry_at = None
     step.started_at = step.finished_at = None
@@ -57,28 +82,32 @@ def advance(draft: Draft) -> None:
     """Dispatch every ready step; end the run when nothing is left to do.
 
     Inputs are resolved first: a step whose references do not resolve fails its attempt
-    without running, and if that fails the run nothing else is dispatched.
+    without running, and if that fails the run nothing else is dispatched. Stored outputs
+    the inputs need and the coordinator has not read yet are asked for all at once.
     """
     run = draft.state
     if run.status.is_terminal:
         return
     assert run.plan is not None
-    outputs = completed_outputs(run.steps)
-    resolved: dict[str, dict[str, JsonValue]] = {}
+    prepared: dict[str, PreparedInput] = {}
+    needed: dict[str, BlobRef] = {}
     for sid in ready_steps(run.plan, run.steps):
         try:
-            resolved[sid] = resolve_input(
-                run.plan.step(sid).input, outputs, run_id=run.run_id, step_id=sid
-            )
+            prepared[sid] = prepared_input(draft, sid)
+        except BlobsNeeded as need:
+            needed.update((ref.key, ref) for ref in need.refs)
         except UnresolvedReference as exc:
             step = run.steps[sid]
             step.attempt += 1
             step.input = dict(run.plan.step(sid).input)
+            step.input_refs = {}
             step.started_at = step.finished_at = draft.now
             fail_attempt(draft, sid, exc.to_info(), retry=False)
             if run.status.is_terminal:
                 return
-    for sid, step_input in resolved.items():
+    if needed:
+        raise BlobsNeeded(tuple(needed.values()))
+    for sid, step_input in prepared.items():
         dispatch(draft, sid, step_input)
     _settle(draft)
 
@@ -164,6 +193,7 @@ def end_run(draft: Draft, status: RunStatus, error: ErrorInfo) -> None:
     run.status = status
     run.error = error
     run.result = None
+    run.result_refs = {}
     draft.emit_run("run.canceled" if status is RunStatus.CANCELED else "run.failed")
 
 
@@ -176,6 +206,7 @@ def _settle(draft: Draft) -> None:
     if all(step.status is StepStatus.COMPLETED for step in run.steps.values()):
         run.status = RunStatus.COMPLETED
         run.result = run_result(run.plan, run.steps)
+        run.result_refs = result_refs(run.plan.sinks(), run.steps)
         run.error = None
         draft.emit_run("run.completed")
         return
@@ -195,6 +226,7 @@ def _settle(draft: Draft) -> None:
         return
     run.status = RunStatus.COMPLETED
     run.result = {sid: run.steps[sid].output for sid in done}
+    run.result_refs = result_refs(done, run.steps)
     run.error = error
     draft.emit_run("run.completed")
 

@@ -3,6 +3,10 @@
 A value that is exactly one reference becomes the referenced value with its JSON type; a
 reference inside a longer string becomes its text (a string as-is, anything else as
 compact JSON). A path walks dict keys and list indices.
+
+An output kept in the object store is read only when a reference needs its value: the
+resolution asks for it by raising `BlobsNeeded`, and is run again with the value in
+`ReadBlobs` (the coordinator reads it; the domain does no I/O).
 """
 
 from __future__ import annotations
@@ -10,19 +14,86 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from pulse_contracts import REFERENCE_PATTERN, JsonValue, UnresolvedReference
+from pulse_contracts import REFERENCE_PATTERN, BlobRef, JsonValue, UnresolvedReference
 
-__all__ = ["lookup", "render_text", "resolve_input", "resolve_value"]
+__all__ = [
+    "NOTHING_READ",
+    "BlobsNeeded",
+    "ReadBlobs",
+    "StepOutputs",
+    "lookup",
+    "render_text",
+    "resolve_input",
+    "resolve_value",
+]
 
 _INDEX = re.compile(r"^(0|[1-9][0-9]*)$")
 
 
-def lookup(outputs: Mapping[str, JsonValue], step_id: str, path: tuple[str, ...]) -> JsonValue:
+class BlobsNeeded(Exception):
+    """Resolving needs these stored outputs' values: read them and decide again."""
+
+    def __init__(self, refs: tuple[BlobRef, ...]) -> None:
+        super().__init__(f"needs {len(refs)} stored value(s): {', '.join(r.key for r in refs)}")
+        self.refs = refs
+
+
+@dataclass(frozen=True)
+class ReadBlobs:
+    """What the coordinator read from the object store for one transition."""
+
+    values: Mapping[str, JsonValue] = field(default_factory=dict)
+    """Values by key."""
+    missing: frozenset[str] = frozenset()
+    """Keys the object store no longer has (expired) or holds corrupt."""
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.values or key in self.missing
+
+    def plus(self, values: Mapping[str, JsonValue], missing: frozenset[str]) -> ReadBlobs:
+        return ReadBlobs({**self.values, **values}, self.missing | missing)
+
+
+NOTHING_READ = ReadBlobs()
+
+
+@dataclass(frozen=True)
+class StepOutputs:
+    """The completed steps' outputs as a transition sees them."""
+
+    inline: Mapping[str, JsonValue]
+    stored: Mapping[str, BlobRef] = field(default_factory=dict)
+    """Completed steps whose output is in the object store."""
+    read: ReadBlobs = NOTHING_READ
+
+    def __contains__(self, step_id: object) -> bool:
+        return step_id in self.inline or step_id in self.stored
+
+    def value(self, step_id: str) -> JsonValue:
+        """The step's output; `KeyError` if it has none, `BlobsNeeded` if not read yet."""
+        ref = self.stored.get(step_id)
+        if ref is None:
+            if step_id not in self.inline:
+                raise KeyError(f"step {step_id!r} has no output")
+            return self.inline[step_id]
+        if ref.key in self.read.values:
+            return self.read.values[ref.key]
+        if ref.key in self.read.missing:
+            raise KeyError(f"the output of step {step_id!r} is no longer in the object store")
+        raise BlobsNeeded((ref,))
+
+
+def _outputs(outputs: Mapping[str, JsonValue] | StepOutputs) -> StepOutputs:
+    return outputs if isinstance(outputs, StepOutputs) else StepOutputs(inline=outputs)
+
+
+def lookup(
+    outputs: Mapping[str, JsonValue] | StepOutputs, step_id: str, path: tuple[str, ...]
+) -> JsonValue:
     """The value at `path` inside `step_id`'s output; `KeyError` when any part is missing."""
-    if step_id not in outputs:
-        raise KeyError(f"step {step_id!r} has no output")
-    value = outputs[step_id]
+    value = _outputs(outputs).value(step_id)
     walked = ["output"]
     for part in path:
         if isinstance(value, dict) and part in value:
@@ -42,7 +113,7 @@ def render_text(value: JsonValue) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def resolve_value(value: JsonValue, outputs: Mapping[str, JsonValue]) -> JsonValue:
+def resolve_value(value: JsonValue, outputs: Mapping[str, JsonValue] | StepOutputs) -> JsonValue:
     """`value` with every reference replaced; raises `KeyError` naming the first missing one."""
     if isinstance(value, str):
         whole = REFERENCE_PATTERN.fullmatch(value)
@@ -60,7 +131,7 @@ def resolve_value(value: JsonValue, outputs: Mapping[str, JsonValue]) -> JsonVal
 
 def resolve_input(
     step_input: Mapping[str, JsonValue],
-    outputs: Mapping[str, JsonValue],
+    outputs: Mapping[str, JsonValue] | StepOutputs,
     *,
     run_id: str,
     step_id: str,

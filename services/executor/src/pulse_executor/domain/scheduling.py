@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pulse_contracts import JsonValue, Plan, StepState, StepStatus
+from pulse_contracts import BlobRef, JsonValue, Plan, StepState, StepStatus
+from pulse_executor.domain.references import NOTHING_READ, ReadBlobs, StepOutputs
 
-__all__ = ["completed_outputs", "ready_steps", "run_result"]
+__all__ = ["completed_outputs", "ready_steps", "result_refs", "run_result", "step_outputs"]
 
 
 def ready_steps(plan: Plan, steps: Mapping[str, StepState]) -> list[str]:
@@ -24,6 +25,21 @@ def ready_steps(plan: Plan, steps: Mapping[str, StepState]) -> list[str]:
 
 def completed_outputs(steps: Mapping[str, StepState]) -> dict[str, JsonValue]:
     return {sid: s.output for sid, s in steps.items() if s.status is StepStatus.COMPLETED}
+
+
+def step_outputs(steps: Mapping[str, StepState], read: ReadBlobs = NOTHING_READ) -> StepOutputs:
+    """The completed steps' outputs, those in the object store by reference."""
+    done = {sid: s for sid, s in steps.items() if s.status is StepStatus.COMPLETED}
+    return StepOutputs(
+        inline={sid: s.output for sid, s in done.items() if s.output_ref is None},
+        stored={sid: s.output_ref for sid, s in done.items() if s.output_ref is not None},
+        read=read,
+    )
+
+
+def result_refs(sinks: list[str], steps: Mapping[str, StepState]) -> dict[str, BlobRef]:
+    """The sinks among `sinks` whose output is in the object store (null in the result)."""
+    return {sid: ref for sid in sinks if (ref := steps[sid].output_ref) is not None}
 
 
 def run_result(plan: Plan, steps: Mapping[str, StepState]) -> JsonValue:

@@ -78,6 +78,18 @@ class ExecutorRunState(RunState):
         description="`step:attempt` of attempts failed by their timeout timer: a result that "
         "still arrives for one is late, not a redelivery, and is ignored.",
     )
+    large_value_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="A dispatched input whose JSON is larger sends its largest fields to "
+        "the object store until it is not.",
+    )
+    state_budget_bytes: int = Field(
+        default=512 * 1024,
+        ge=1,
+        description="Above this, the document's largest inline values (step outputs, input "
+        "fields) move to the object store, so it and the events built from it fit a message.",
+    )
 
     def emitted_seq(
         self, kinds: tuple[EventKind, ...], step_id: str | None = None, attempt: int = 0

@@ -22,9 +22,15 @@ from pulse_contracts import (
 )
 from pulse_executor.domain.draft import Draft, Transition, duplicate, ignored
 from pulse_executor.domain.effects import timed_out_error
-from pulse_executor.domain.progress import advance, dispatch, end_run, fail_attempt, progress
-from pulse_executor.domain.references import resolve_input
-from pulse_executor.domain.scheduling import completed_outputs
+from pulse_executor.domain.progress import (
+    advance,
+    dispatch,
+    end_run,
+    fail_attempt,
+    prepared_input,
+    progress,
+)
+from pulse_executor.domain.references import NOTHING_READ, ReadBlobs
 from pulse_executor.domain.state import ExecutorRunState, attempt_key
 
 __all__ = ["expire_run", "retry_step", "time_out_step"]
@@ -36,7 +42,11 @@ def _applied(state: ExecutorRunState, message_id: str, what: str) -> Transition 
 
 
 def time_out_step(
-    state: ExecutorRunState | None, timer: StepTimeoutDue, *, now: datetime
+    state: ExecutorRunState | None,
+    timer: StepTimeoutDue,
+    *,
+    now: datetime,
+    read: ReadBlobs = NOTHING_READ,
 ) -> Transition:
     """The attempt's time is up: if it is still in flight, it fails with `timed_out`."""
     if state is None or state.plan is None or timer.step_id not in state.steps:
@@ -49,7 +59,7 @@ def time_out_step(
         return ignored(state, f"timeout ignored: the run is already {state.status}")
     if step.status is not StepStatus.DISPATCHED or step.attempt != timer.attempt:
         return ignored(state, f"timeout ignored: attempt {timer.attempt} is no longer in flight")
-    draft = Draft(state, now, cause=timer.message_id)
+    draft = Draft(state, now, cause=timer.message_id, read=read)
     run = draft.state
     target = run.steps[timer.step_id]
     target.started_at = target.dispatched_at or now
@@ -63,7 +73,13 @@ def time_out_step(
     )
 
 
-def retry_step(state: ExecutorRunState | None, timer: RetryDue, *, now: datetime) -> Transition:
+def retry_step(
+    state: ExecutorRunState | None,
+    timer: RetryDue,
+    *,
+    now: datetime,
+    read: ReadBlobs = NOTHING_READ,
+) -> Transition:
     """The back-off is over: dispatch the step's next attempt."""
     if state is None or state.plan is None or timer.step_id not in state.steps:
         return ignored(state, "retry of a step this run does not have")
@@ -75,21 +91,14 @@ def retry_step(state: ExecutorRunState | None, timer: RetryDue, *, now: datetime
         return ignored(state, f"retry ignored: the run is already {state.status}")
     if step.status is not StepStatus.RETRYING or step.attempt + 1 != timer.attempt:
         return ignored(state, f"retry as attempt {timer.attempt} is no longer due")
-    draft = Draft(state, now, cause=timer.message_id)
-    run = draft.state
-    assert run.plan is not None
+    draft = Draft(state, now, cause=timer.message_id, read=read)
     try:
-        resolved = resolve_input(
-            run.plan.step(step.step_id).input,
-            completed_outputs(run.steps),
-            run_id=run.run_id,
-            step_id=step.step_id,
-        )
-    except UnresolvedReference as exc:  # pragma: no cover - its inputs resolved before
+        prepared = prepared_input(draft, step.step_id)
+    except UnresolvedReference as exc:  # its inputs resolved before, unless a blob expired
         fail_attempt(draft, step.step_id, exc.to_info(), retry=False)
         advance(draft)
         return draft.finish(f"retry of {step.step_id} failed: {exc.message}")
-    dispatch(draft, step.step_id, resolved)
+    dispatch(draft, step.step_id, prepared)
     return draft.finish(f"step {step.step_id} retried as attempt {timer.attempt}")
 
 

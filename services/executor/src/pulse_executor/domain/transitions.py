@@ -27,6 +27,7 @@ from pulse_contracts import (
 from pulse_executor.domain.draft import Draft, Transition, duplicate, ignored
 from pulse_executor.domain.effects import TERMINAL_KINDS
 from pulse_executor.domain.progress import advance, fail_attempt, progress
+from pulse_executor.domain.references import NOTHING_READ, ReadBlobs
 from pulse_executor.domain.state import ExecutorRunState, attempt_key
 
 __all__ = ["DEFAULT_RUN", "RunDefaults", "record_result", "reject_run", "start_run"]
@@ -40,6 +41,10 @@ class RunDefaults:
     """The run's deadline when `PlanCreated.deadline_s` is unset."""
     timeout_grace_s: float = 5.0
     """Added to a step's `timeout_s` before its timeout timer fires."""
+    large_value_bytes: int = 256 * 1024
+    """Above this, a dispatched input's largest fields go to the object store."""
+    state_budget_bytes: int = 512 * 1024
+    """Above this, the run document's largest inline values go to the object store."""
 
 
 DEFAULT_RUN = RunDefaults()
@@ -70,6 +75,8 @@ def start_run(
     run.deadline_s = plan_created.deadline_s or defaults.deadline_s
     run.deadline_at = now + timedelta(seconds=run.deadline_s)
     run.timeout_grace_s = defaults.timeout_grace_s
+    run.large_value_bytes = defaults.large_value_bytes
+    run.state_budget_bytes = defaults.state_budget_bytes
     draft.emit_run("run.started")
     advance(draft)
     return draft.finish(f"run started with {len(run.steps)} steps, {progress(run)}")
@@ -93,9 +100,15 @@ def reject_run(
 
 
 def record_result(
-    state: ExecutorRunState | None, result: TaskFinished, *, now: datetime
+    state: ExecutorRunState | None,
+    result: TaskFinished,
+    *,
+    now: datetime,
+    read: ReadBlobs = NOTHING_READ,
 ) -> Transition:
-    """An attempt at a step finished: record it, then retry, dispatch, complete or fail."""
+    """An attempt at a step finished: record it, then retry, dispatch, complete or fail.
+
+    `read` holds stored outputs the steps it makes ready need (see `references`)."""
     if state is None or state.plan is None:
         return ignored(state, "result for a run that has no plan here")
     step = state.steps.get(result.step_id)
@@ -114,7 +127,7 @@ def record_result(
     if step.status is not StepStatus.DISPATCHED or result.attempt != step.attempt:
         return ignored(state, f"result of attempt {result.attempt} is not in flight")
 
-    draft = Draft(state, now)
+    draft = Draft(state, now, read=read)
     run = draft.state
     target = run.steps[result.step_id]
     target.started_at = result.started_at
@@ -123,7 +136,9 @@ def record_result(
     run.usage = run.usage + result.usage
     if result.outcome == "succeeded":
         target.status = StepStatus.COMPLETED
-        target.output = result.output
+        # A stored output is kept by reference only: the run state stays small.
+        target.output = None if result.output_ref is not None else result.output
+        target.output_ref = result.output_ref
         target.error = None
         draft.emit("step.completed", target.step_id, target.attempt)
         advance(draft)
