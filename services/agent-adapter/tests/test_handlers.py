@@ -14,11 +14,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from prometheus_client import CollectorRegistry
 
-from pulse_agent_adapter.adapters import InMemoryTodoStore, OfflineProvider
+from pulse_agent_adapter.adapters import InMemoryTodoStore
 from pulse_agent_adapter.app import build_registry
 from pulse_agent_adapter.config import Settings
 from pulse_agent_adapter.domain import ToolContext
 from pulse_agent_adapter.handlers import register_handlers
+from pulse_agent_adapter.llm import local_gateway
 from pulse_broker import build_broker
 from pulse_contracts import (
     DispatchTask,
@@ -77,7 +78,7 @@ async def harness() -> AsyncIterator[Harness]:
     registry = build_registry(
         settings,
         todo_store=InMemoryTodoStore(),
-        provider=OfflineProvider(),
+        llm=local_gateway(settings),
         extra_tools=[BrokenStoreTool()],
     )
     register_handlers(

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field
 
-from pulse_settings import ServiceSettings
+from pulse_agent_adapter.llm.settings import LlmSettings
 
 __all__ = ["Settings"]
 
 
-class Settings(ServiceSettings):
+class Settings(LlmSettings):
     service_name: ClassVar[str] = "agent-adapter"
 
     http_port: int = Field(default=8083, ge=0, le=65535)
 
-    llm_provider: Literal["offline"] = Field(
-        default="offline", description="Which LLM provider `llm.complete` calls."
-    )
-    llm_model: str = Field(default="offline-1", min_length=1)
-    llm_max_tokens: int = Field(
-        default=512, gt=0, le=8192, description="Completion limit when a step names none."
-    )
-    offline_latency_ms: int = Field(
-        default=0,
-        ge=0,
-        le=600_000,
-        description="Simulated response time of the offline provider, for demos and benchmarks.",
-    )
     todo_max_items: int = Field(default=1000, ge=1, description="Todos one tenant may hold.")
+    large_output_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Outputs whose JSON is larger go to the object store, and the result "
+        "carries a reference: keep it well below NATS' max_payload (1 MiB by default).",
+    )

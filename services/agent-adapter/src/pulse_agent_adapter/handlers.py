@@ -8,6 +8,7 @@ from faststream.nats import NatsBroker, NatsMessage
 from opentelemetry.trace import Status, StatusCode, Tracer
 from prometheus_client import CollectorRegistry, Histogram
 
+from pulse_agent_adapter.blobs import LargeValues
 from pulse_agent_adapter.cancellation import RunningTasks, register_cancel_listener, task_key
 from pulse_agent_adapter.config import Settings
 from pulse_agent_adapter.domain import ToolRegistry, execute_task
@@ -29,7 +30,10 @@ def register_handlers(
     tracer: Tracer,
     metrics: CollectorRegistry,
     running: RunningTasks | None = None,
+    large: LargeValues | None = None,
 ) -> None:
+    """`large` reads inputs from and stores large outputs in the object store; without it
+    every output travels inline."""
     running = running or RunningTasks()
     register_cancel_listener(broker, running)
     beat_every_s = heartbeat_interval(settings.ack_wait_s)
@@ -69,7 +73,12 @@ def register_handlers(
         }
         with tracer.start_as_current_span(f"tool {task.tool}", attributes=attributes) as span:
             async with keep_alive(msg, beat_every_s):
-                work = execute_task(registry, task, trace_id=current_trace_id() or task.trace_id)
+                trace_id = current_trace_id() or task.trace_id
+                work = (
+                    execute_task(registry, task, trace_id=trace_id)
+                    if large is None
+                    else large.execute(registry, task, trace_id=trace_id)
+                )
                 finished = await running.run(task_key(task), work)
             if finished is None:  # the executor no longer wants it: no result, just the ack
                 span.set_attribute("pulse.canceled", True)

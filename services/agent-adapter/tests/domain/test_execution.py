@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pulse_agent_adapter.adapters import InMemoryTodoStore, OfflineProvider
+from pulse_agent_adapter.adapters import InMemoryTodoStore
+from pulse_agent_adapter.config import Settings
 from pulse_agent_adapter.domain import (
     CalculatorTool,
     LlmCompleteTool,
@@ -14,6 +15,7 @@ from pulse_agent_adapter.domain import (
     ToolRegistry,
     execute_task,
 )
+from pulse_agent_adapter.llm import local_gateway
 from pulse_contracts import DispatchTask, ErrorCode, JsonValue, ToolFailed, task_message_id
 
 
@@ -49,7 +51,7 @@ def registry(*extra: ScriptedTool) -> ToolRegistry:
         [
             CalculatorTool(),
             TodoAddTool(InMemoryTodoStore()),
-            LlmCompleteTool(OfflineProvider(), "offline-1", 64),
+            LlmCompleteTool(local_gateway(Settings(llm_max_tokens=64))),
             *extra,
         ]
     )

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from pulse_agent_adapter.adapters import OfflineProvider
+from pulse_agent_adapter.config import Settings
 from pulse_agent_adapter.domain import LlmCompleteTool, ToolContext
+from pulse_agent_adapter.llm import local_gateway
 from pulse_contracts import ToolFailed, Usage
 
 
@@ -12,7 +13,7 @@ def ctx() -> ToolContext:
 
 
 async def test_returns_the_text_and_reports_usage() -> None:
-    tool = LlmCompleteTool(OfflineProvider(), "offline-1", default_max_tokens=512)
+    tool = LlmCompleteTool(local_gateway(Settings(llm_max_tokens=512)))
     context = ctx()
     text = await tool.run({"prompt": "Draft a release note for the calculator"}, context)
     assert isinstance(text, str)
@@ -23,7 +24,7 @@ async def test_returns_the_text_and_reports_usage() -> None:
 
 
 async def test_max_tokens_limits_the_completion() -> None:
-    tool = LlmCompleteTool(OfflineProvider(), "offline-1", default_max_tokens=512)
+    tool = LlmCompleteTool(local_gateway(Settings(llm_max_tokens=512)))
     context = ctx()
     text = await tool.run({"prompt": "Explain JetStream consumers", "max_tokens": 3}, context)
     assert isinstance(text, str)
@@ -46,10 +47,12 @@ async def test_usage_adds_up_over_calls() -> None:
         {"prompt": 5},
         {"prompt": "hi", "max_tokens": 0},
         {"prompt": "hi", "max_tokens": "many"},
-        {"prompt": "hi", "temperature": 1},
+        {"prompt": "hi", "temperature": 5},
+        {"prompt": "hi", "agent": "no spaces allowed"},
+        {"prompt": "hi", "colour": "blue"},
     ],
 )
 async def test_rejects_bad_input(bad_input: dict[str, object]) -> None:
-    tool = LlmCompleteTool(OfflineProvider(), "offline-1", default_max_tokens=512)
+    tool = LlmCompleteTool(local_gateway(Settings(llm_max_tokens=512)))
     with pytest.raises(ToolFailed, match="invalid input"):
         await tool.run(bad_input, ctx())  # type: ignore[arg-type]

@@ -1,5 +1,7 @@
-"""The outside world of the agent-adapter: todo and counter storage, LLM providers."""
+"""The outside world of the agent-adapter: todo and counter storage, the web (`http.get`),
+and the offline provider under its old name (the providers live in `llm.providers`)."""
 
+from pulse_agent_adapter.adapters.http_get import HttpGetTool
 from pulse_agent_adapter.adapters.kv_counters import (
     CounterStoreContendedError,
     NatsKvCounterStore,
@@ -11,6 +13,7 @@ from pulse_agent_adapter.adapters.offline_llm import OfflineProvider, estimate_t
 
 __all__ = [
     "CounterStoreContendedError",
+    "HttpGetTool",
     "InMemoryCounterStore",
     "InMemoryTodoStore",
     "NatsKvCounterStore",

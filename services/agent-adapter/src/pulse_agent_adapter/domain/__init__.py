@@ -15,7 +15,23 @@ from pulse_agent_adapter.domain.counter import (
     effect_id,
 )
 from pulse_agent_adapter.domain.execution import execute_task
-from pulse_agent_adapter.domain.llm import Completion, LlmCompleteTool, LlmProvider
+from pulse_agent_adapter.domain.extract_code import ExtractCodeTool
+from pulse_agent_adapter.domain.llm import (
+    ChatRequest,
+    Completion,
+    CompletionService,
+    Deadline,
+    LlmCall,
+    LlmProvider,
+)
+from pulse_agent_adapter.domain.llm_errors import (
+    BudgetExceeded,
+    LlmBusy,
+    ProviderFailed,
+    UnknownAgent,
+)
+from pulse_agent_adapter.domain.llm_tools import LlmBatchTool, LlmCompleteTool, LlmJudgeTool
+from pulse_agent_adapter.domain.text import TextRepeatTool
 from pulse_agent_adapter.domain.todos import (
     TodoAddTool,
     TodoItem,
@@ -25,19 +41,36 @@ from pulse_agent_adapter.domain.todos import (
     TodoStore,
     todo_id,
 )
-from pulse_agent_adapter.domain.tools import Tool, ToolContext, ToolRegistry, parse_input
+from pulse_agent_adapter.domain.tools import (
+    Tool,
+    ToolContext,
+    ToolRegistry,
+    parse_input,
+    tool_spec,
+)
 
 __all__ = [
+    "BudgetExceeded",
     "CalculationError",
     "CalculatorTool",
+    "ChatRequest",
     "Completion",
+    "CompletionService",
     "Counter",
     "CounterFullError",
     "CounterIncrementTool",
     "CounterStore",
+    "Deadline",
+    "ExtractCodeTool",
     "Increment",
+    "LlmBatchTool",
+    "LlmBusy",
+    "LlmCall",
     "LlmCompleteTool",
+    "LlmJudgeTool",
     "LlmProvider",
+    "ProviderFailed",
+    "TextRepeatTool",
     "TodoAddTool",
     "TodoItem",
     "TodoList",
@@ -47,9 +80,11 @@ __all__ = [
     "Tool",
     "ToolContext",
     "ToolRegistry",
+    "UnknownAgent",
     "effect_id",
     "evaluate",
     "execute_task",
     "parse_input",
     "todo_id",
+    "tool_spec",
 ]

@@ -93,7 +93,9 @@ async def execute_task(
 ) -> TaskFinished:
     """Run `task` and report its outcome; raises only when the task must be tried again."""
     started_at = clock()
-    ctx = ToolContext(run_id=task.run_id, step_id=task.step_id, tenant=task.tenant)
+    ctx = ToolContext(
+        run_id=task.run_id, step_id=task.step_id, tenant=task.tenant, timeout_s=task.timeout_s
+    )
     output, error = await _run(registry, task, ctx)
     return TaskFinished(
         message_id=task_message_id(task.run_id, task.step_id, task.attempt, RESULT_KIND),

@@ -1,26 +1,77 @@
-"""The `llm.complete` tool and the provider interface every LLM backend implements."""
+"""What an LLM call is, whatever answers it: requests, completions, stream events, and the
+two interfaces behind them — `LlmProvider` (one backend: offline, OpenAI-compatible,
+Anthropic) and `CompletionService` (the adapter's gateway: agents, fallback, cache, budgets).
+
+Plain data and protocols: no HTTP, NATS or provider SDK import.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
 from typing import Final, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from pulse_agent_adapter.domain.tools import ToolContext, parse_input
-from pulse_contracts import ChatMessage, JsonValue, Usage
+from pulse_contracts import ChatMessage, Usage
 
 __all__ = [
     "MAX_COMPLETION_TOKENS",
     "MAX_PROMPT_CHARS",
+    "ChatRequest",
     "Completion",
-    "LlmCompleteInput",
-    "LlmCompleteTool",
+    "CompletionService",
+    "Deadline",
+    "LlmCall",
     "LlmProvider",
+    "StreamDelta",
+    "StreamEnd",
+    "StreamEvent",
 ]
 
-MAX_PROMPT_CHARS: Final = 20_000
-MAX_COMPLETION_TOKENS: Final = 8192
+MAX_PROMPT_CHARS: Final = 200_000
+MAX_COMPLETION_TOKENS: Final = 32_768
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A moment on the monotonic clock by which an answer is due."""
+
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def sooner(self, seconds: float) -> Deadline:
+        """This deadline, or `seconds` from now if that comes first."""
+        return Deadline(min(self.at, time.monotonic() + seconds))
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion as a provider sees it: messages, model and sampling parameters."""
+
+    messages: tuple[ChatMessage, ...]
+    model: str
+    max_tokens: int
+    temperature: float = 0.0
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    json_mode: bool = False
+
+    def with_messages(self, messages: tuple[ChatMessage, ...]) -> ChatRequest:
+        return replace(self, messages=messages)
+
+    @property
+    def last_user_text(self) -> str:
+        return next((m.content for m in reversed(self.messages) if m.role == "user"), "")
 
 
 @dataclass(frozen=True)
@@ -29,47 +80,73 @@ class Completion:
     usage: Usage
     model: str
     provider: str
+    finish_reason: str = "stop"
+    agent: str = ""
+    cached: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StreamDelta:
+    """A piece of the answer, as the provider streamed it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """The stream is over; `usage` is what the provider reported, if it did."""
+
+    finish_reason: str = "stop"
+    usage: Usage | None = None
+
+
+StreamEvent = StreamDelta | StreamEnd
 
 
 class LlmProvider(Protocol):
-    """One way of getting a chat completion (offline, OpenAI-compatible, Anthropic...)."""
+    """One backend that answers chat requests.
+
+    A provider raises `pulse_agent_adapter.llm.errors.ProviderError` (retryable or not)
+    when the backend failed; it never falls back or caches on its own — the gateway does.
+    """
 
     @property
     def name(self) -> str: ...
 
-    async def complete(
-        self, messages: list[ChatMessage], model: str, max_tokens: int
-    ) -> Completion: ...
+    async def chat(self, request: ChatRequest, deadline: Deadline) -> Completion: ...
+
+    def stream(self, request: ChatRequest, deadline: Deadline) -> AsyncIterator[StreamEvent]:
+        """Deltas as they arrive, then one `StreamEnd`."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
-class LlmCompleteInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True)
+class LlmCall:
+    """What a caller (a tool, the planner over NATS) asks the gateway for."""
 
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
-    max_tokens: int | None = Field(default=None, gt=0, le=MAX_COMPLETION_TOKENS)
+    messages: tuple[ChatMessage, ...]
+    tenant: str = "default"
+    agent: str = "default"
+    max_tokens: int | None = None
+    temperature: float | None = None
+    run_id: str | None = None
+    step_id: str | None = None
+    timeout_s: float | None = None
+    use_cache: bool = True
+    stream: bool | None = None
+    """None: as the agent profile says."""
+    json_mode: bool = False
+    request_id: str = field(default="")
 
 
-class LlmCompleteTool:
-    """Returns the completion text; the tokens it cost go to the step's usage."""
+class CompletionService(Protocol):
+    """The adapter's LLM gateway, as tools see it."""
 
-    name = "llm.complete"
-    description = "Ask the configured LLM to complete a prompt and return the text it wrote."
+    async def complete(self, call: LlmCall) -> Completion: ...
 
-    def __init__(self, provider: LlmProvider, model: str, default_max_tokens: int) -> None:
-        self._provider = provider
-        self._model = model
-        self._default_max_tokens = default_max_tokens
+    def stream(self, call: LlmCall) -> AsyncIterator[str]: ...
 
-    @property
-    def input_schema(self) -> dict[str, JsonValue]:
-        return LlmCompleteInput.model_json_schema()
-
-    async def run(self, input: dict[str, JsonValue], ctx: ToolContext) -> JsonValue:
-        args = parse_input(LlmCompleteInput, input, ctx)
-        completion = await self._provider.complete(
-            [ChatMessage(role="user", content=args.prompt)],
-            self._model,
-            args.max_tokens or self._default_max_tokens,
-        )
-        ctx.add_usage(completion.usage)
-        return completion.text
+    async def batch(self, calls: list[LlmCall]) -> list[Completion | Exception]: ...

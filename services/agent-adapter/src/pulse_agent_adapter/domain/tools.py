@@ -1,4 +1,9 @@
-"""What a tool is, the context it runs in, and the registry the adapter looks tools up in."""
+"""What a tool is, the context it runs in, and the registry the adapter looks tools up in.
+
+A tool may also say which `version` of its contract it implements (semantic versioning,
+default 1.0.0) and describe its result with an `output_schema`; the registry turns every
+tool into a `ToolSpec` for the catalogue (KV `pulse_tools`, `GET /v1/tools`).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,18 @@ from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from pulse_contracts import JsonValue, ToolFailed, ToolNotFound, Usage
+from pulse_contracts import JsonValue, ToolFailed, ToolNotFound, ToolSpec, Usage
 
-__all__ = ["Tool", "ToolContext", "ToolRegistry", "parse_input"]
+__all__ = [
+    "DEFAULT_TOOL_VERSION",
+    "Tool",
+    "ToolContext",
+    "ToolRegistry",
+    "parse_input",
+    "tool_spec",
+]
+
+DEFAULT_TOOL_VERSION = "1.0.0"
 
 InputModel = TypeVar("InputModel", bound=BaseModel)
 
@@ -24,9 +38,16 @@ class ToolContext:
     step_id: str
     tenant: str
     usage: Usage = field(default_factory=Usage)
+    warnings: list[str] = field(default_factory=list)
+    timeout_s: float | None = None
+    """The step's own time limit, so a tool can fit its calls inside it."""
 
     def add_usage(self, usage: Usage) -> None:
         self.usage = self.usage + usage
+
+    def warn(self, warning: str) -> None:
+        if warning not in self.warnings:
+            self.warnings.append(warning)
 
     def failure(self, message: str) -> ToolFailed:
         """A `ToolFailed` that says which run and step it belongs to."""
@@ -53,6 +74,19 @@ class Tool(Protocol):
         ...
 
     async def run(self, input: dict[str, JsonValue], ctx: ToolContext) -> JsonValue: ...
+
+
+def tool_spec(tool: Tool) -> ToolSpec:
+    """The catalogue entry of `tool`; `version` and `output_schema` are optional on a tool."""
+    version = getattr(tool, "version", DEFAULT_TOOL_VERSION)
+    output_schema = getattr(tool, "output_schema", {})
+    return ToolSpec(
+        name=tool.name,
+        version=str(version),
+        description=tool.description,
+        input_schema=tool.input_schema,
+        output_schema=dict(output_schema),
+    )
 
 
 def parse_input(
@@ -97,3 +131,7 @@ class ToolRegistry:
     def list(self) -> builtins.list[Tool]:
         """Every registered tool, sorted by name."""
         return [self._tools[name] for name in sorted(self._tools)]
+
+    def specs(self) -> builtins.list[ToolSpec]:
+        """The catalogue: every tool's `ToolSpec`, sorted by name."""
+        return [tool_spec(tool) for tool in self.list()]

@@ -1,0 +1,113 @@
+"""The gateway's Prometheus metrics, registered on the service's registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from pulse_resilience import BreakerState
+
+__all__ = ["BREAKER_VALUES", "LlmMetrics"]
+
+BREAKER_VALUES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+
+
+@dataclass(frozen=True)
+class LlmMetrics:
+    calls: Counter
+    call_seconds: Histogram
+    tokens: Counter
+    cost: Counter
+    retries: Counter
+    fallbacks: Counter
+    busy: Counter
+    budget_refusals: Counter
+    guard: Counter
+    cache_lookups: Counter
+    breaker_state: Gauge
+    in_flight: Gauge
+
+    @classmethod
+    def on(cls, registry: CollectorRegistry) -> LlmMetrics:
+        return cls(
+            calls=Counter(
+                "pulse_llm_calls_total",
+                "LLM calls by agent, provider, model and outcome (ok, cached, error).",
+                ("agent", "provider", "model", "outcome"),
+                registry=registry,
+            ),
+            call_seconds=Histogram(
+                "pulse_llm_call_seconds",
+                "Time a provider took to answer (retries included), by provider and model.",
+                ("provider", "model"),
+                buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80),
+                registry=registry,
+            ),
+            tokens=Counter(
+                "pulse_llm_tokens_total",
+                "Tokens used, by tenant, agent, provider, model and kind (prompt, completion).",
+                ("tenant", "agent", "provider", "model", "kind"),
+                registry=registry,
+            ),
+            cost=Counter(
+                "pulse_llm_cost_usd_total",
+                "What LLM calls cost in USD (price table), by tenant, agent, provider, model.",
+                ("tenant", "agent", "provider", "model"),
+                registry=registry,
+            ),
+            retries=Counter(
+                "pulse_llm_retries_total",
+                "Provider requests retried, by provider and reason (status, timeout...).",
+                ("provider", "reason"),
+                registry=registry,
+            ),
+            fallbacks=Counter(
+                "pulse_llm_fallbacks_total",
+                "Times an agent's chain moved past a provider, by agent, provider and reason.",
+                ("agent", "provider", "reason"),
+                registry=registry,
+            ),
+            busy=Counter(
+                "pulse_llm_busy_total",
+                "Calls refused or given up for lack of capacity, by provider.",
+                ("provider",),
+                registry=registry,
+            ),
+            budget_refusals=Counter(
+                "pulse_llm_budget_refusals_total",
+                "Calls refused because the tenant's budget could not cover them.",
+                ("tenant",),
+                registry=registry,
+            ),
+            guard=Counter(
+                "pulse_llm_token_guard_total",
+                "Prompts the token-limit guard changed, by agent and warning.",
+                ("agent", "warning"),
+                registry=registry,
+            ),
+            cache_lookups=Counter(
+                "pulse_llm_cache_lookups_total",
+                "Response-cache lookups by layer (memory, kv, semantic) and result (hit, miss).",
+                ("layer", "result"),
+                registry=registry,
+            ),
+            breaker_state=Gauge(
+                "pulse_llm_breaker_state",
+                "Circuit breaker per provider and model: 0 closed, 1 half-open, 2 open.",
+                ("provider", "model"),
+                registry=registry,
+            ),
+            in_flight=Gauge(
+                "pulse_llm_in_flight",
+                "Provider calls holding a concurrency slot, by provider.",
+                ("provider",),
+                registry=registry,
+            ),
+        )
+
+    def breaker_changed(self, provider: str, model: str, state: BreakerState) -> None:
+        self.breaker_state.labels(provider, model).set(BREAKER_VALUES[state])
+
+    def retried(self, provider: str, reason: str) -> None:
+        self.retries.labels(provider, reason).inc()
