@@ -5,15 +5,31 @@ Real NATS comes from the `pulse_stack.testing` plugin (`nats_url`, `nats_server`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Final
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from pulse_contracts import (
+    Plan,
+    PlanStep,
+    RunCompleted,
+    RunEvent,
+    RunStarted,
+    StepCompleted,
+    StepDispatched,
+    Usage,
+    utcnow,
+)
 from pulse_gateway import Settings, create_app
 from pulse_gateway.adapters import InMemoryRunPublisher, InMemoryRunStore
 from pulse_telemetry import Telemetry, setup_telemetry
@@ -83,3 +99,98 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
         yield client
+
+
+@dataclass
+class LiveServer:
+    """A gateway served by uvicorn on a free loopback port, in this event loop."""
+
+    app: FastAPI
+    url: str
+
+    def client(self, **kwargs: object) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[LiveServer]:
+    """`app` as `main()` runs it (lifespan on), until the block ends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, lifespan="on", log_config=None, access_log=False, ws="websockets-sansio"
+        )
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(20):
+            while not server.started:
+                if task.done():
+                    raise RuntimeError("the gateway did not start") from task.exception()
+                await asyncio.sleep(0.02)
+        yield LiveServer(app, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+        sock.close()
+
+
+@pytest.fixture
+def serve() -> Callable[[FastAPI], AbstractAsyncContextManager[LiveServer]]:
+    return serving
+
+
+def sample_events(run_id: str, tenant: str) -> list[RunEvent]:
+    """A short run's whole history: started, one step dispatched and completed, completed."""
+    now = utcnow()
+    plan = Plan(steps=[PlanStep(id="s1", tool="calculator", input={"expression": "6*7"})])
+    common = {"run_id": run_id, "tenant": tenant}
+    return [
+        RunStarted(
+            message_id=f"{run_id}:1",
+            seq=1,
+            prompt="calculate 6*7",
+            plan=plan,
+            planner="rule-based",
+            **common,
+        ),
+        StepDispatched(
+            message_id=f"{run_id}:2",
+            seq=2,
+            step_id="s1",
+            attempt=1,
+            tool="calculator",
+            input={"expression": "6*7"},
+            **common,
+        ),
+        StepCompleted(
+            message_id=f"{run_id}:3",
+            seq=3,
+            step_id="s1",
+            attempt=1,
+            tool="calculator",
+            output=42,
+            usage=Usage(prompt_tokens=3, completion_tokens=4, cost_usd=0.001),
+            started_at=now,
+            finished_at=now,
+            **common,
+        ),
+        RunCompleted(
+            message_id=f"{run_id}:4",
+            seq=4,
+            result=42,
+            usage=Usage(prompt_tokens=3, completion_tokens=4, cost_usd=0.001),
+            **common,
+        ),
+    ]
+
+
+@pytest.fixture
+def history_of() -> Callable[[str, str], list[RunEvent]]:
+    return sample_events

@@ -119,6 +119,8 @@ async def test_an_idempotency_key_returns_the_same_run(
         (b'{"prompt": "   \\n\\t"}', ["body", "prompt"], "value_error"),
         (b'{"prompt": ""}', ["body", "prompt"], "string_too_short"),
         (b"{}", ["body", "prompt"], "missing"),
+        (b'{"prompt": "a\\u0000b"}', ["body", "prompt"], "value_error"),  # NUL
+        (b'{"prompt": "\\ud800"}', ["body", "prompt"], "string_unicode"),  # half a pair
         (b"[]", ["body"], "model_attributes_type"),
         (
             json.dumps({"prompt": "x" * 20_001}).encode(),
@@ -155,6 +157,26 @@ async def test_bad_bodies_are_422_problems_naming_the_field(
     assert "x" * 100 not in response.text  # the input is never echoed
     assert_secure(response)
     assert publisher.published == []
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_problem(
+    client: httpx.AsyncClient, auth_a: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/v1/runs",
+        content=b'{"prompt": "\xff\xfe"}',
+        headers={**auth_a, "content-type": "application/json"},
+    )
+    assert assert_problem(response, 400)["type"] == "urn:pulse:problem:bad-request"
+
+
+async def test_odd_but_valid_unicode_is_a_fine_goal(
+    client: httpx.AsyncClient, auth_a: dict[str, str], publisher: InMemoryRunPublisher
+) -> None:
+    prompt = "calculate 2 * 3 \U0001f600 \u202e\u0301 \u4e2d\u6587 \x1d"
+    response = await client.post("/v1/runs", json={"prompt": prompt}, headers=auth_a)
+    assert response.status_code == 202
+    assert publisher.published[0].message.prompt == prompt
 
 
 async def test_a_non_json_body_is_refused(
@@ -241,9 +263,10 @@ async def test_get_returns_the_live_state_with_steps_in_plan_order(
     assert add["duration_ms"] == 250.0
     assert add["usage"] == {"prompt_tokens": 3, "completion_tokens": 1, "cost_usd": 0.5}
     assert set(add) == {
-        "step_id", "tool", "status", "attempt", "input", "output", "error",
+        "step_id", "tool", "status", "attempt", "input", "output", "output_ref", "error",
         "started_at", "finished_at", "duration_ms", "usage",
     }  # fmt: skip
+    assert add["output_ref"] is None
     assert note["status"] == "pending"
     assert view["usage"] == {"prompt_tokens": 3, "completion_tokens": 1, "cost_usd": 0.5}
     assert view["trace_id"] == state.trace_id

@@ -16,10 +16,10 @@ from pulse_broker import KvConflict, TypedKv, publish
 from pulse_contracts import CancelRun, RestartRun, RunRequested, RunState, subjects
 from pulse_gateway.adapters.ports import BusUnavailableError
 
-__all__ = ["KvRunStore", "NatsRunControlPublisher", "NatsRunRequestPublisher"]
+__all__ = ["UNAVAILABLE", "KvRunStore", "NatsRunControlPublisher", "NatsRunRequestPublisher"]
 
 # Failures that mean "NATS is not there right now", as opposed to a bug in the request.
-_UNAVAILABLE: Final = (
+UNAVAILABLE: Final = (
     nats_errors.TimeoutError,
     nats_errors.NoRespondersError,
     nats_errors.ConnectionClosedError,
@@ -48,7 +48,7 @@ def _require_connection(broker: NatsBroker, what: str) -> None:
 async def _unavailable_as_typed(what: str, run_id: str | None = None) -> AsyncIterator[None]:
     try:
         yield
-    except _UNAVAILABLE as exc:
+    except UNAVAILABLE as exc:
         raise BusUnavailableError(
             f"NATS unavailable during {what}: {exc!r}", run_id=run_id
         ) from exc
@@ -82,7 +82,7 @@ class KvRunStore:
         try:
             _require_connection(self._broker, "readiness")
             await self._bucket.status()
-        except (BusUnavailableError, *_UNAVAILABLE):
+        except (BusUnavailableError, *UNAVAILABLE):
             return False
         return True
 

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from pulse_contracts import ErrorInfo, Plan, RunState, StepState, Usage
+from pulse_contracts import BlobRef, ErrorInfo, Plan, RunState, StepState, Usage
+from pulse_gateway.api.text import searchable
 
 __all__ = [
     "CreateRun",
@@ -20,14 +21,27 @@ __all__ = [
     "RunLinks",
     "RunView",
     "StepView",
+    "StoredValueView",
     "UsageView",
 ]
+
+
+_BLANKS = " \t\n\r\f\v"
+_ONLY_BLANKS = r"^[ \t\n\r\f\v]*$"
+_NO_NUL = r"^[^\x00]*$"
 
 
 class CreateRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(min_length=1, max_length=20_000, description="The goal, in words.")
+    prompt: str = Field(
+        min_length=1,
+        max_length=20_000,
+        description="The goal, in words (not only spaces, tabs or line breaks).",
+        # Documents what `_not_blank` checks, in regexes every engine reads the same way:
+        # no NUL anywhere, and not only blanks.
+        json_schema_extra={"pattern": _NO_NUL, "not": {"pattern": _ONLY_BLANKS}},
+    )
     metadata: dict[str, JsonValue] = Field(
         default_factory=dict, description="Free-form; stored with the run and passed along."
     )
@@ -41,9 +55,11 @@ class CreateRun(BaseModel):
     @field_validator("prompt")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not value.strip(_BLANKS):
             raise ValueError("prompt must not be blank")
-        return value
+        # Stored and archived as text: PostgreSQL refuses NUL, and JSON cannot carry half
+        # of a surrogate pair; refuse both here rather than fail a later hop.
+        return searchable(value)
 
 
 class RunLinks(BaseModel):
@@ -133,6 +149,19 @@ class PlanView(BaseModel):
         )
 
 
+class StoredValueView(BaseModel):
+    """A value too large for the run document: in the object store, not shown inline."""
+
+    bucket: str
+    key: str
+    size: int = Field(description="Bytes of its JSON.")
+    sha256: str
+
+    @classmethod
+    def of(cls, ref: BlobRef) -> StoredValueView:
+        return cls(bucket=ref.bucket, key=ref.key, size=ref.size, sha256=ref.sha256)
+
+
 class StepView(BaseModel):
     step_id: str
     tool: str
@@ -140,6 +169,9 @@ class StepView(BaseModel):
     attempt: int
     input: dict[str, JsonValue]
     output: JsonValue
+    output_ref: StoredValueView | None = Field(
+        default=None, description="Set when the output is too large to show: `output` is null."
+    )
     error: ErrorView | None
     started_at: datetime | None
     finished_at: datetime | None
@@ -155,6 +187,7 @@ class StepView(BaseModel):
             attempt=step.attempt,
             input=step.input,
             output=step.output,
+            output_ref=StoredValueView.of(step.output_ref) if step.output_ref else None,
             error=ErrorView.of(step.error),
             started_at=step.started_at,
             finished_at=step.finished_at,
@@ -173,6 +206,10 @@ class RunView(BaseModel):
     planner: str | None
     steps: list[StepView]
     result: JsonValue
+    result_refs: dict[str, StoredValueView] = Field(
+        default_factory=dict,
+        description="Sinks whose output is too large to show, by step id: null in `result`.",
+    )
     error: ErrorView | None
     usage: UsageView
     trace_id: str | None
@@ -191,6 +228,7 @@ class RunView(BaseModel):
             planner=state.planner,
             steps=[StepView.of(s) for s in steps],
             result=state.result,
+            result_refs={sid: StoredValueView.of(r) for sid, r in state.result_refs.items()},
             error=ErrorView.of(state.error),
             usage=UsageView.of(state.usage),
             trace_id=state.trace_id,

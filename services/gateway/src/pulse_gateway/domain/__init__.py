@@ -1,5 +1,6 @@
-"""The gateway's pure logic: run ids, the initial run state, how a run is presented, and
-which runs may be canceled or restarted."""
+"""The gateway's pure logic: run ids, the initial run state, how a run is presented, which
+runs may be canceled or restarted, tenants and keys, rate-limit buckets, listing pages,
+event streams and component health."""
 
 from pulse_gateway.domain.control import (
     RESTARTABLE_STATUSES,
@@ -8,6 +9,27 @@ from pulse_gateway.domain.control import (
     may_restart,
     restart_command,
 )
+from pulse_gateway.domain.health import (
+    COMPONENT_OF,
+    ComponentHealth,
+    ConsumerHealth,
+    ConsumerLag,
+    Health,
+    component_health,
+    consumer_health,
+    overall,
+)
+from pulse_gateway.domain.listing import (
+    CURSOR_PATTERN,
+    MAX_PAGE,
+    Cursor,
+    InvalidCursorError,
+    RunPage,
+    RunQuery,
+    merge_page,
+    overlay,
+)
+from pulse_gateway.domain.ratelimit import Bucket, RateDecision, take_token
 from pulse_gateway.domain.runs import (
     RUN_ID_NAMESPACE,
     is_run_id,
@@ -18,19 +40,66 @@ from pulse_gateway.domain.runs import (
     requested_message,
     requested_message_id,
 )
+from pulse_gateway.domain.streaming import (
+    TERMINAL_EVENT_TYPES,
+    is_terminal_event,
+    parse_resume_seq,
+    sse_comment,
+    sse_event,
+    ws_frame,
+)
+from pulse_gateway.domain.tenants import (
+    API_KEY_PREFIX,
+    Tenant,
+    api_key_hash,
+    display_prefix,
+    new_api_key,
+    static_key_id,
+)
 
 __all__ = [
+    "API_KEY_PREFIX",
+    "COMPONENT_OF",
+    "CURSOR_PATTERN",
+    "MAX_PAGE",
     "RESTARTABLE_STATUSES",
     "RUN_ID_NAMESPACE",
+    "TERMINAL_EVENT_TYPES",
+    "Bucket",
+    "ComponentHealth",
+    "ConsumerHealth",
+    "ConsumerLag",
+    "Cursor",
+    "Health",
+    "InvalidCursorError",
+    "RateDecision",
+    "RunPage",
+    "RunQuery",
+    "Tenant",
+    "api_key_hash",
     "cancel_command",
+    "component_health",
+    "consumer_health",
+    "display_prefix",
     "is_run_id",
+    "is_terminal_event",
     "may_cancel",
     "may_request_again",
     "may_restart",
+    "merge_page",
+    "new_api_key",
     "new_run_id",
     "new_run_state",
     "ordered_steps",
+    "overall",
+    "overlay",
+    "parse_resume_seq",
     "requested_message",
     "requested_message_id",
     "restart_command",
+    "sse_comment",
+    "sse_event",
+    "static_key_id",
+    "take_token",
+    "ws_frame",
 ]
