@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-PACKAGES := contracts libs/settings libs/telemetry libs/broker libs/client \
+PACKAGES := contracts libs/settings libs/telemetry libs/broker libs/client libs/resilience \
             services/gateway services/planner services/executor services/agent-adapter \
             services/archiver infra/stack
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
@@ -48,7 +48,8 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts/src libs/settings/src libs/telemetry/src libs/broker/src libs/client/src
+	$(BIN)/mypy contracts/src libs/settings/src libs/telemetry/src libs/broker/src libs/client/src \
+	    libs/resilience/src
 	$(BIN)/mypy services/gateway/src services/planner/src services/executor/src \
 	    services/agent-adapter/src services/archiver/src infra/stack/src
 
@@ -60,7 +61,9 @@ schemas: setup
 	$(BIN)/pulse-stack schemas
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -e './infra/stack[dev,bench]'
 	$(BIN)/pulse-stack bench
+	$(BIN)/pulse-stack bench --intake
 
 clean:
 	rm -rf $(VENV) .pulse .pytest_cache .mypy_cache .ruff_cache

@@ -74,6 +74,7 @@ def test_streams_buckets_and_dead_letters_match_the_contracts(defaults: dict[str
     bus = defaults["bus"]
     assert set(bus["streams"]) == set(subjects.STREAM_SUBJECTS)
     assert set(bus["kvBuckets"]) == constants("KV_")
+    assert set(bus["objectStores"]) == constants("OBJ_")
     assert bus["dlqPrefix"] == subjects.DLQ_PREFIX
     assert bus["dlqStream"] == subjects.STREAM_DLQ
 
@@ -159,8 +160,10 @@ def test_one_nats_user_per_component_and_the_setup_job(secured: list[Manifest]) 
             assert subject not in {">", "*", "$JS.API.>", "$JS.>", "pulse.>", "$KV.>"}
             assert not subject.startswith(("$JS.API.STREAM.DELETE.", "$JS.API.STREAM.PURGE."))
             if subject.startswith("$JS.API.CONSUMER.DELETE."):
-                # Only the short-lived consumers of its own bucket watches.
-                assert subject.startswith("$JS.API.CONSUMER.DELETE.KV_"), subject
+                # Only the short-lived consumers of its own bucket watches and object reads.
+                assert subject.startswith(
+                    ("$JS.API.CONSUMER.DELETE.KV_", "$JS.API.CONSUMER.DELETE.OBJ_")
+                ), subject
 
 
 @pytest.mark.parametrize("name", sorted(COMPONENTS))

@@ -270,7 +270,32 @@ dead-letter subject, every bucket its own `$KV` subjects.
 {{- range $bus.kv -}}
 {{- $pub = concat $pub (list (printf "$KV.%s.>" .) (printf "$JS.API.STREAM.INFO.KV_%s" .) (printf "$JS.API.DIRECT.GET.KV_%s" .) (printf "$JS.API.DIRECT.GET.KV_%s.>" .) (printf "$JS.API.STREAM.MSG.GET.KV_%s" .) (printf "$JS.API.CONSUMER.CREATE.KV_%s" .) (printf "$JS.API.CONSUMER.CREATE.KV_%s.>" .) (printf "$JS.API.CONSUMER.DELETE.KV_%s.>" .)) -}}
 {{- end -}}
-{{- toYaml (dict "publish" (dict "allow" (uniq $pub)) "subscribe" (dict "allow" (uniq $sub))) -}}
+{{- /* Object stores hold outputs too large for a message: put, get, watch chunks. */ -}}
+{{- range ($bus.objectStores | default list) -}}
+{{- $pub = concat $pub (list (printf "$O.%s.>" .) (printf "$JS.API.STREAM.INFO.OBJ_%s" .) (printf "$JS.API.STREAM.MSG.GET.OBJ_%s" .) (printf "$JS.API.DIRECT.GET.OBJ_%s" .) (printf "$JS.API.DIRECT.GET.OBJ_%s.>" .) (printf "$JS.API.CONSUMER.CREATE.OBJ_%s" .) (printf "$JS.API.CONSUMER.CREATE.OBJ_%s.>" .) (printf "$JS.API.CONSUMER.DELETE.OBJ_%s.>" .)) -}}
+{{- if $v.natsAuth.servicesManageStreams -}}
+{{- $pub = append $pub (printf "$JS.API.STREAM.CREATE.OBJ_%s" .) -}}
+{{- end -}}
+{{- end -}}
+{{- /* Read-only views (the gateway): ephemeral ordered consumers following a stream's
+subjects (created without a name, so no durable can be taken over; their flow-control
+replies), and with consumerLag every consumer's info, for health and back-pressure. */ -}}
+{{- with $bus.observe -}}
+{{- range (.streams | default list) -}}
+{{- $pub = concat $pub (list (printf "$JS.API.CONSUMER.CREATE.%s" .) (printf "$JS.API.CONSUMER.INFO.%s.*" .) (printf "$JS.FC.%s.>" .)) -}}
+{{- end -}}
+{{- if .consumerLag -}}
+{{- range $v.bus.streams -}}
+{{- $pub = concat $pub (list (printf "$JS.API.CONSUMER.LIST.%s" .) (printf "$JS.API.CONSUMER.INFO.%s.*" .)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $permissions := dict "publish" (dict "allow" (uniq $pub)) "subscribe" (dict "allow" (uniq $sub)) -}}
+{{- /* Answering requests (the adapter's LLM endpoint) publishes to the requester's inbox. */ -}}
+{{- if $bus.respond -}}
+{{- $_ := set $permissions "allow_responses" true -}}
+{{- end -}}
+{{- toYaml $permissions -}}
 {{- end -}}
 
 {{/* The setup Job's NATS permissions: create, update and inspect the streams and buckets. */}}
@@ -280,6 +305,9 @@ dead-letter subject, every bucket its own `$KV` subjects.
 {{- $streams := $v.bus.streams -}}
 {{- range $v.bus.kvBuckets -}}
 {{- $streams = append $streams (printf "KV_%s" .) -}}
+{{- end -}}
+{{- range ($v.bus.objectStores | default list) -}}
+{{- $streams = append $streams (printf "OBJ_%s" .) -}}
 {{- end -}}
 {{- range $streams -}}
 {{- $pub = concat $pub (list (printf "$JS.API.STREAM.CREATE.%s" .) (printf "$JS.API.STREAM.UPDATE.%s" .) (printf "$JS.API.STREAM.INFO.%s" .)) -}}

@@ -138,7 +138,39 @@ def _demo(settings: StackSettings) -> int:
     return 0 if ok else 1
 
 
+def _bench_intake(args: argparse.Namespace) -> int:
+    from pulse_stack.bench.intake import IntakeParams, render_intake, run_intake_bench, save_intake
+
+    params = IntakeParams.quick() if args.quick else IntakeParams()
+    began = time.monotonic()
+    report = run_intake_bench(
+        params, lambda m: print(f"[bench +{time.monotonic() - began:5.1f}s] {m}", flush=True)
+    )
+    print("\n" + render_intake(report) + "\n")
+    if not args.no_save:
+        print(f"saved {save_intake(report, args.out)}")
+    return 0
+
+
+def _bench_llm(args: argparse.Namespace) -> int:
+    from pulse_stack.bench.llm import LlmBenchParams, render_llm, run_llm_bench, save_llm
+
+    params = LlmBenchParams.quick() if args.quick else LlmBenchParams()
+    began = time.monotonic()
+    report = run_llm_bench(
+        params, lambda m: print(f"[bench +{time.monotonic() - began:5.1f}s] {m}", flush=True)
+    )
+    print("\n" + render_llm(report) + "\n")
+    if not args.no_save:
+        print(f"saved {save_llm(report, args.out)}")
+    return 0 if report.overhead is not None and report.goals is not None else 1
+
+
 def _bench(args: argparse.Namespace) -> int:
+    if args.intake:
+        return _bench_intake(args)
+    if args.llm:
+        return _bench_llm(args)
     from pulse_stack.bench import BenchParams, render_table, run_bench, save
 
     params = BenchParams.quick() if args.quick else BenchParams.standard()
@@ -199,6 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--concurrency", type=int, help="calculator chains in flight at once")
     bench.add_argument("--chain-length", type=int, help="steps per calculator chain")
     bench.add_argument("--messages", type=int, help="sequential JetStream round trips")
+    bench.add_argument(
+        "--intake",
+        action="store_true",
+        help="only POST /v1/runs: latency p50/p95 and sustained accept rate (bench/intake.py)",
+    )
+    bench.add_argument(
+        "--llm",
+        action="store_true",
+        help="only the LLM gateway: adapter overhead per call against the stub provider, "
+        "and 100 LLM-bound goals at 2.3 s, 32 at a time (bench/llm.py)",
+    )
     args = parser.parse_args(argv)
     settings = StackSettings()
     if args.command == "up":

@@ -131,6 +131,9 @@ class Stack:
                 "PULSE_HTTP_PORT": str(port),
                 "PULSE_LOG_FORMAT": self.log_format,
                 "PULSE_API_KEYS": self.api_keys,
+                # A development stack: the gateway's per-key rate limit would only get in the
+                # way of demos, benchmarks and the chaos suite (`extra_env` may set one).
+                "PULSE_RATE_LIMIT_PER_S": "0",
                 "OTEL_SERVICE_NAME": spec.name,
             }
         )

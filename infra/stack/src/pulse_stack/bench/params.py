@@ -1,8 +1,8 @@
-"""How big a benchmark run is. `quick()` fits in about a minute, `standard()` in a few."""
+"""How big a benchmark run is. `quick()` fits in about two minutes, `standard()` in ten."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 
@@ -34,6 +34,26 @@ class BenchParams(BaseModel):
     overhead_concurrency: int = Field(default=1, ge=1, description="Chain runs in flight at once.")
     warmup_runs: int = Field(default=3, ge=0, description="Unmeasured runs after start-up.")
     run_timeout_s: float = Field(default=120.0, gt=0)
+    # The comparison: the 1 -> 3 -> 1 DAG on each system (docs/benchmarks.md, `comparison`).
+    systems: list[Literal["pulse", "temporal", "jetstream"]] = Field(
+        default=["jetstream", "pulse", "temporal"], description="Systems compared, in order."
+    )
+    w1_serial_runs: int = Field(default=50, ge=1, description="W1's DAG, one run in flight.")
+    w1_runs: int = Field(default=500, ge=1, description="W1: runs of zero-latency tools.")
+    w1_concurrency: int = Field(default=10, ge=1)
+    w2_runs: int = Field(default=100, ge=1, description="W2: runs of `step_latency_ms` tools.")
+    w2_concurrency: int = Field(default=10, ge=1)
+    w3_runs: int = Field(default=1000, ge=1, description="W3: runs submitted at once.")
+    w3_timeout_s: float = Field(default=600.0, gt=0, description="Per W3 run, from its submit.")
+    dag_warmup_runs: int = Field(default=5, ge=0, description="Unmeasured runs per system.")
+    profile_runs: int = Field(
+        default=150, ge=0, description="W1 runs while py-spy samples Pulse's services; 0: none."
+    )
+    profile_rate_hz: int = Field(default=100, ge=1)
+    temporal_sqlite_pragmas: list[str] = Field(
+        default=["journal_mode=WAL", "synchronous=NORMAL"],
+        description="Temporal's SQLite file: no fsync per commit, as JetStream's file store.",
+    )
 
     @classmethod
     def quick(cls) -> BenchParams:
@@ -45,6 +65,12 @@ class BenchParams(BaseModel):
             fanout_repeats=3,
             overhead_runs=40,
             warmup_runs=2,
+            w1_serial_runs=20,
+            w1_runs=100,
+            w2_runs=20,
+            w3_runs=200,
+            dag_warmup_runs=3,
+            profile_runs=60,
         )
 
     @classmethod

@@ -1,4 +1,4 @@
-"""A benchmark report as a table for the terminal, and as a JSON file (pure but `save`)."""
+"""A benchmark report as a table for the terminal, and as JSON and PNG files (pure but `save`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pulse_stack.bench.chart import save_chart
 from pulse_stack.bench.results import BenchReport, FanoutResult, OverheadResult, RunShapeResult
 from pulse_stack.bench.stats import Summary, ratio
 
@@ -163,6 +164,11 @@ def render_table(report: BenchReport) -> str:
         lines += _fanout(report.fanout, report)
     if report.overhead is not None:
         lines += _overhead(report.overhead, report)
+    if report.comparison is not None:
+        # Imported here: the comparison's table borrows `format_ms` from this module.
+        from pulse_stack.bench.comparison_report import render_comparison
+
+        lines += render_comparison(report.comparison)
     if report.notes:
         lines += ["", "Notes:", *(f"  - {note}" for note in report.notes)]
     return "\n".join(lines)
@@ -174,7 +180,9 @@ def result_filename(started_at: datetime) -> str:
 
 
 def save(report: BenchReport, directory: Path) -> Path:
+    """Write the JSON, and the comparison's chart beside it (same name, `.png`)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / result_filename(report.started_at)
     path.write_text(report.model_dump_json(indent=2) + "\n")
+    save_chart(report, path.with_suffix(".png"))
     return path

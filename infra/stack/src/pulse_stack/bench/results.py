@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from pulse_stack.bench.dag_results import ComparisonResult
 from pulse_stack.bench.machine import MachineFacts
 from pulse_stack.bench.params import BenchParams
 from pulse_stack.bench.stats import Summary, ratio
@@ -132,6 +133,9 @@ class BenchReport(BaseModel):
     fanout: FanoutResult | None = None
     overhead: OverheadResult | None = None
     ratios: Ratios
+    comparison: ComparisonResult | None = Field(
+        default=None, description="The DAG workloads on Pulse, Temporal and raw JetStream."
+    )
     notes: list[str] = Field(default_factory=list)
 
 

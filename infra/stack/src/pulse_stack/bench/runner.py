@@ -1,9 +1,11 @@
 """One benchmark run: start the embedded stack, measure, always stop it, report.
 
 Order: the raw JetStream baseline (first half of the sequential round trips, pipelined,
-KV), warm-up runs, the fan-out workload, the overhead workload, then the second half of the
+KV), warm-up runs, the fan-out workload, the overhead workload, the comparison's DAG
+workloads on raw JetStream and on Pulse (`comparison_runner`), then the second half of the
 sequential round trips, so a machine that got busier during the run shows up as a drift
-between the two halves rather than silently skewing the ratios.
+between the two halves rather than silently skewing the ratios. Temporal's workloads run
+after the stack has stopped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import httpx
 
 from pulse_client import PulseApiError
 from pulse_contracts import utcnow
+from pulse_stack.bench.comparison_runner import assemble, measure_on_stack, measure_temporal
+from pulse_stack.bench.dag_results import compute_comparison_ratios
 from pulse_stack.bench.jetstream import JetStreamBench, RoundTrips
 from pulse_stack.bench.machine import load_average, machine_facts
 from pulse_stack.bench.params import BENCH_API_KEY, BenchParams
@@ -63,8 +67,15 @@ def _sequential(before: RoundTrips, after: RoundTrips) -> RoundTripResult:
 
 
 def service_env(params: BenchParams) -> dict[str, str]:
-    """What the benchmark sets for the services; everything else is their default."""
-    return {"PULSE_OFFLINE_LATENCY_MS": str(params.step_latency_ms)}
+    """What the benchmark sets for the services; everything else is their default.
+
+    The gateway's per-key rate limit is off: the benchmark is one client that means to send
+    as fast as the system takes runs, and W3 submits 1,000 at once.
+    """
+    return {
+        "PULSE_OFFLINE_LATENCY_MS": str(params.step_latency_ms),
+        "PULSE_RATE_LIMIT_PER_S": "0",
+    }
 
 
 async def _measure(stack: Stack, params: BenchParams, progress: Progress) -> BenchReport:
@@ -106,6 +117,15 @@ async def _measure(stack: Stack, params: BenchParams, progress: Progress) -> Ben
                 overhead = await measure_overhead(driver, params, notes.append)
             except _WORKLOAD_ERRORS as exc:
                 notes.append(f"overhead not measured: {exc}")
+            on_stack = await measure_on_stack(
+                stack,
+                driver,
+                params,
+                progress,
+                notes.append,
+                nats_version=machine.nats_server,
+                pulse_version=machine.pulse_commit or "unknown",
+            )
             if driver.undecodable:
                 notes.append(f"{driver.undecodable} run events could not be decoded")
         progress(f"baseline: {params.roundtrip_messages - half} more sequential round trips")
@@ -143,6 +163,7 @@ async def _measure(stack: Stack, params: BenchParams, progress: Progress) -> Ben
         fanout=fanout,
         overhead=overhead,
         ratios=compute_ratios(baseline, fanout, overhead),
+        comparison=assemble(on_stack.systems, on_stack),
         notes=notes,
     )
 
@@ -160,10 +181,22 @@ def run_bench(params: BenchParams, progress: Progress) -> BenchReport:
         with stack:
             progress(f"stack ready in {time.monotonic() - started:.1f} s")
             try:
-                return asyncio.run(_measure(stack, params, progress))
+                report = asyncio.run(_measure(stack, params, progress))
             except Exception:
                 for service in stack.running:
                     progress(f"--- {service.spec.name} log tail ---\n{service.proc.log_tail(15)}")
                 raise
             finally:
                 progress("stopping the stack")
+        if "temporal" in params.systems and report.comparison is not None:
+            began = time.perf_counter()
+            temporal = measure_temporal(
+                params, Path(tmp) / "temporal", progress, report.notes.append
+            )
+            if temporal is not None:
+                report.comparison.systems.append(temporal)
+                report.comparison.ratios = compute_comparison_ratios(report.comparison.systems)
+            report.duration_s += time.perf_counter() - began
+            report.finished_at = utcnow()
+            report.load_average_at_end = load_average()
+        return report
