@@ -17,6 +17,7 @@ from pulse_contracts import ErrorCode, PlanCreated, PlanRejected, RunRequested, 
 from pulse_planner import PlannerSettings
 from pulse_planner.domain import RuleBasedPlanner
 from pulse_planner.handlers import register_handlers
+from pulse_planner.pipeline import RulePlanning
 from pulse_telemetry import JsonFormatter, Telemetry
 
 
@@ -38,7 +39,7 @@ async def harness(
     settings: PlannerSettings, telemetry: Telemetry, stream_acks: list[PubAck]
 ) -> AsyncIterator[Harness]:
     broker = build_broker(settings, telemetry)
-    register_handlers(broker, settings, RuleBasedPlanner(), telemetry.registry)
+    register_handlers(broker, settings, RulePlanning(RuleBasedPlanner()), telemetry.registry)
     outbox = Outbox()
     runs = JStream(subjects.STREAM_RUNS, declare=False)
 

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from pulse_broker import durable_pull, publish
 from pulse_contracts import PlanCreated, PlanRejected, RunRequested, subjects
-from pulse_planner.domain import Planner, plan_run
+from pulse_planner.pipeline import GoalPlanner, answer_request
 from pulse_settings import ServiceSettings
 from pulse_telemetry import bind_run, current_trace_id
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def register_handlers(
     broker: NatsBroker,
     settings: ServiceSettings,
-    planner: Planner,
+    planner: GoalPlanner,
     registry: CollectorRegistry,
 ) -> None:
     """Subscribe the planner to run requests on a durable pull consumer replicas share."""
@@ -60,7 +60,9 @@ def register_handlers(
     )
     async def plan_requested_run(request: RunRequested) -> None:
         bind_run(request.run_id, tenant=request.tenant)
-        outcome = plan_run(planner, request, trace_id=current_trace_id() or request.trace_id)
+        outcome, details = await answer_request(
+            planner, request, trace_id=current_trace_id() or request.trace_id
+        )
         if isinstance(outcome, PlanCreated):
             ack = await publish(
                 broker, outcome, subjects.PLANS_CREATED, stream=subjects.STREAM_RUNS
@@ -72,6 +74,7 @@ def register_handlers(
                     "steps": len(outcome.plan.steps),
                     "tools": sorted({step.tool for step in outcome.plan.steps}),
                     "duplicate": bool(ack.duplicate),
+                    **details,
                 },
             )
             if not ack.duplicate:

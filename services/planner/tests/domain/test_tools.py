@@ -11,6 +11,7 @@ def test_the_catalogue_lists_the_tools() -> None:
         "calculator",
         "counter.increment",
         "llm.complete",
+        "text.repeat",
         "todo.add",
         "todo.list",
     ]

@@ -28,6 +28,7 @@ from pulse_planner.domain.tools import (
     CALCULATOR,
     COUNTER_INCREMENT,
     LLM_COMPLETE,
+    TEXT_REPEAT,
     TODO_ADD,
     TODO_LIST,
 )
@@ -99,6 +100,11 @@ def _count(match: re.Match[str], clause: str, earlier: Sequence[str]) -> list[St
     return [StepDraft(COUNTER_INCREMENT, {"key": match["key"].lower()})]
 
 
+def _repeat(match: re.Match[str], clause: str, earlier: Sequence[str]) -> list[StepDraft]:
+    text, refs = substitute_results(unquote(match["text"]), clause, earlier)
+    return [StepDraft(TEXT_REPEAT, {"text": text, "times": int(match["times"])}, tuple(refs))]
+
+
 def _complete(match: re.Match[str], clause: str, earlier: Sequence[str]) -> list[StepDraft]:
     prompt, refs = substitute_results(match["text"].strip(), clause, earlier)
     return [StepDraft(LLM_COMPLETE, {"prompt": prompt}, tuple(refs))]
@@ -144,6 +150,7 @@ RULES: Final[tuple[Rule, ...]] = (
         _list_todos,
     ),
     _rule("count", r"(?:count|increment)\s+(?P<key>[a-z0-9_-]{1,64})", _count),
+    _rule("repeat", r"repeat\s+(?P<text>.+?)\s+(?P<times>[1-9][0-9]{0,6})\s+times", _repeat),
     _rule(
         "ask-llm",
         r"ask\s+(?:the\s+|an?\s+)?(?:llm|model|ai|assistant|agent)(?:\s*[:,]\s*|\s+)(?:to\s+)?(?P<text>.+)",
@@ -170,6 +177,7 @@ HELP: Final = (
             "add both results as todos (or all results)",
             "list all todos (or show my todos)",
             "count <key> (or increment <key>; keys are letters, digits, _ and -)",
+            'repeat "<text>" <n> times (or repeat the result <n> times)',
             "ask the llm to <text>",
             "write | draft | summarize | explain | describe <text>",
         )

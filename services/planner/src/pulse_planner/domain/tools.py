@@ -19,6 +19,7 @@ __all__ = [
     "COUNTER_INCREMENT",
     "KNOWN_TOOLS",
     "LLM_COMPLETE",
+    "TEXT_REPEAT",
     "TODO_ADD",
     "TODO_LIST",
     "ToolCatalogue",
@@ -30,6 +31,7 @@ TODO_ADD: Final = "todo.add"
 TODO_LIST: Final = "todo.list"
 LLM_COMPLETE: Final = "llm.complete"
 COUNTER_INCREMENT: Final = "counter.increment"
+TEXT_REPEAT: Final = "text.repeat"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,14 @@ class ToolCatalogue:
 
     def names(self) -> list[str]:
         return sorted(self._tools)
+
+    def describe(self) -> list[tuple[str, str, list[tuple[str, type]]]]:
+        """(name, summary, [(input, type)]) per tool: what the LLM planner's built-in
+        catalogue is made from."""
+        return [
+            (spec.name, spec.summary, list(spec.inputs.items()))
+            for spec in (self._tools[name] for name in self.names())
+        ]
 
     def check(self, tool: str, step_input: Mapping[str, JsonValue]) -> None:
         spec = self._tools.get(tool)
@@ -83,6 +93,7 @@ KNOWN_TOOLS: Final = ToolCatalogue(
             ToolSpec(
                 COUNTER_INCREMENT, "Adds one to a tenant's counter, once per step.", {"key": str}
             ),
+            ToolSpec(TEXT_REPEAT, "Repeats a text n times.", {"text": str, "times": int}),
         )
     }
 )
