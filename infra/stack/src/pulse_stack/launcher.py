@@ -84,11 +84,7 @@ class Stack:
     running: list[RunningService] = field(default_factory=list, init=False)
 
     def __enter__(self) -> Stack:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -96,6 +92,14 @@ class Stack:
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
+        """Start everything; if any part fails, stop what already started, then raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if self.nats_url is None:
             self.nats = EmbeddedNats(self.state_dir / "nats")
