@@ -25,7 +25,7 @@ Render = Callable[..., list[Manifest]]
 
 KUBERNETES = "1.30.0"
 VALUE_SETS = ["ci/default-values.yaml", "ci/bundled-values.yaml", "values-production.yaml"]
-CRDS = {"ScaledObject", "ServiceMonitor"}  # checked in test_helm_scaling.py
+CRDS = {"ScaledObject", "ServiceMonitor", "PrometheusRule"}  # test_helm_scaling/_observability
 HARDENED_CONTAINER = {
     "runAsNonRoot": True,
     "runAsUser": 10001,
