@@ -8,12 +8,15 @@
 - `BlobStore` / `NatsBlobStore` — values too large for a message, in the object store;
 - `TypedKv` — pydantic documents in a KV bucket with compare-and-set;
 - `service_app` / `serve` — the consumers plus `/healthz`, `/readyz`, `/metrics` under uvicorn;
-- `dead_letter_metrics` — `pulse_dlq_messages{consumer}` and `pulse_dead_letters_total`.
+- `dead_letter_metrics` — `pulse_dlq_messages{consumer}` and `pulse_dead_letters_total`;
+- `consumer_backlog` — `pulse_consumer_pending_messages` and
+  `pulse_consumer_ack_pending_messages{stream,consumer}` of every durable consumer.
 
 Operators list, replay and purge letters with `pulse dlq` (pulse-client); see README.md.
 """
 
 from pulse_broker.asgi import ReadinessCheck, serve, service_app
+from pulse_broker.backlog import Backlog, ConsumerBacklog, backlog_per_consumer, consumer_backlog
 from pulse_broker.blobs import (
     BlobCorrupted,
     BlobMissing,
@@ -48,13 +51,16 @@ from pulse_broker.provision import (
 )
 from pulse_broker.publishing import publish
 from pulse_broker.runtime import jetstream, provision_all
+from pulse_broker.scraped import ScrapedGauges
 
 __all__ = [
     "KV_BUCKETS",
     "OBJECT_STORES",
+    "Backlog",
     "BlobCorrupted",
     "BlobMissing",
     "BlobStore",
+    "ConsumerBacklog",
     "DeadLetterMetrics",
     "DeadLetterPolicy",
     "DlqDepth",
@@ -66,8 +72,11 @@ __all__ = [
     "PulseBroker",
     "ReadinessCheck",
     "Revisioned",
+    "ScrapedGauges",
     "TypedKv",
+    "backlog_per_consumer",
     "build_broker",
+    "consumer_backlog",
     "dead_letter_exhausted",
     "dead_letter_metrics",
     "dead_letter_middleware",

@@ -12,6 +12,7 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import NatsBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from pulse_broker.backlog import consumer_backlog
 from pulse_broker.dlq_metrics import dead_letter_metrics
 from pulse_settings import ServiceSettings
 from pulse_telemetry import Telemetry
@@ -36,7 +37,8 @@ def service_app(
 
     `/healthz` answers while the process lives; `/readyz` only once consumers run and every
     readiness check passes (NATS reachable, plus the service's own, e.g. PostgreSQL).
-    `/metrics` includes the dead-letter queue depth, read (or taken from a short cache) first.
+    `/metrics` includes the dead-letter queue depth and the consumers' backlog, read (or
+    taken from a short cache) first.
     """
     started = asyncio.Event()
 
@@ -71,10 +73,11 @@ def service_app(
         )
 
     dlq_depth = dead_letter_metrics(telemetry.registry).depth
+    backlog = consumer_backlog(telemetry.registry)
 
     @get
     async def metrics(scope: Any) -> AsgiResponse:
-        await dlq_depth.refresh()  # bounded and cached; never raises
+        await asyncio.gather(dlq_depth.refresh(), backlog.refresh())  # bounded, cached, no raise
         return AsgiResponse(
             generate_latest(telemetry.registry), 200, headers={"content-type": CONTENT_TYPE_LATEST}
         )

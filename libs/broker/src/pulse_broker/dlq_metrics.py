@@ -13,10 +13,7 @@ fails the scrape.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
@@ -24,8 +21,8 @@ from faststream.nats import NatsBroker
 from nats.js.errors import NotFoundError
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
+from pulse_broker.scraped import ReadingSource, ScrapedGauges, live_connection
 from pulse_contracts import DeadLettered, subjects
 
 __all__ = [
@@ -36,76 +33,32 @@ __all__ = [
     "letters_per_consumer",
 ]
 
-log = logging.getLogger(__name__)
-
-DepthSource = Callable[[], Awaitable[dict[str, int] | None]]
+DepthSource = ReadingSource[dict[str, int]]
 """Letters per consumer right now, or None when they cannot be read (e.g. not connected)."""
 
 _DEPTH_NAME = "pulse_dlq_messages"
 _DEPTH_HELP = "Dead letters waiting in PULSE_DLQ, per consumer"
 
 
-class DlqDepth(Collector):
+class DlqDepth(ScrapedGauges[dict[str, int]]):
     """The `pulse_dlq_messages` gauge, refreshed from a `DepthSource` at most every `ttl_s`."""
 
     def __init__(self, *, ttl_s: float = 10.0, timeout_s: float = 1.0) -> None:
-        self.ttl_s = ttl_s
-        self.timeout_s = timeout_s
-        self._source: DepthSource | None = None
+        super().__init__({}, what="the dead-letter queue depth", ttl_s=ttl_s, timeout_s=timeout_s)
         self._always: Callable[[], Iterable[str]] = tuple
-        self._counts: dict[str, int] = {}
-        self._checked_at = float("-inf")
-        self._lock = asyncio.Lock()
-        self._pending: asyncio.Task[None] | None = None
 
     def bind(self, source: DepthSource, always: Callable[[], Iterable[str]] = tuple) -> None:
         """Read from `source`; report the consumers `always` names even with no letters (0)."""
-        self._source = source
         self._always = always
-        self._checked_at = float("-inf")
+        self._bind(source)
 
     @property
     def counts(self) -> dict[str, int]:
-        return dict(self._counts)
+        return dict(self.reading)
 
-    async def refresh(self) -> None:
-        """Read the depth unless the cached value is fresh. Never raises."""
-        if self._source is None or time.monotonic() - self._checked_at < self.ttl_s:
-            return
-        async with self._lock:
-            if time.monotonic() - self._checked_at < self.ttl_s:
-                return  # another scrape refreshed it while this one waited
-            try:
-                counts = await asyncio.wait_for(self._source(), self.timeout_s)
-            except Exception as exc:  # a metric must never break the scrape
-                log.warning("could not read the dead-letter queue depth: %r", exc)
-                counts = None
-            # Failures count as a check too, so a dead NATS is asked once per ttl, not per scrape.
-            self._checked_at = time.monotonic()
-            if counts is not None:
-                self._counts = counts
-
-    def _refresh_soon(self) -> None:
-        """From a synchronous `collect()` inside an event loop: refresh for the next scrape."""
-        if self._source is None or time.monotonic() - self._checked_at < self.ttl_s:
-            return
-        if self._pending is not None and not self._pending.done():
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._pending = loop.create_task(self.refresh())
-
-    def describe(self) -> Iterable[Metric]:
-        return [GaugeMetricFamily(_DEPTH_NAME, _DEPTH_HELP, labels=["consumer"])]
-
-    def collect(self) -> Iterable[Metric]:
-        # An endpoint that cannot await `refresh()` first (any other /metrics) still converges.
-        self._refresh_soon()
+    def families(self, reading: dict[str, int]) -> list[Metric]:
         family = GaugeMetricFamily(_DEPTH_NAME, _DEPTH_HELP, labels=["consumer"])
-        counts = dict.fromkeys(self._always(), 0) | self._counts
-        for consumer, count in sorted(counts.items()):
+        for consumer, count in sorted((dict.fromkeys(self._always(), 0) | reading).items()):
             family.add_metric([consumer], count)
         return [family]
 
@@ -114,11 +67,8 @@ def letters_per_consumer(broker: NatsBroker) -> DepthSource:
     """A `DepthSource` reading `PULSE_DLQ` through `broker`'s connection, once connected."""
 
     async def read() -> dict[str, int] | None:
-        try:
-            connection = broker.connection
-        except Exception:  # FastStream raises IncorrectState before the first connect
-            return None
-        if not getattr(connection, "is_connected", False):
+        connection = live_connection(broker)
+        if connection is None:
             return None
         try:
             info = await connection.jetstream().stream_info(

@@ -12,6 +12,8 @@ from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js.api import AckPolicy as JsAckPolicy
 
+from pulse_broker.backlog import backlog_per_consumer, consumer_backlog
+from pulse_broker.baggage import BaggageMiddleware
 from pulse_broker.dead_letter import DeadLetterPolicy, dead_letter_middleware
 from pulse_broker.dlq_metrics import dead_letter_metrics, letters_per_consumer
 from pulse_broker.exhausted import ExhaustedDeliveries, durable_consumers
@@ -49,7 +51,8 @@ def build_broker(settings: ServiceSettings, telemetry: Telemetry) -> NatsBroker:
     Middleware order matters: tracing is outermost so the dead-letter publish and the
     handler's own publishes happen inside the consume span. The broker also dead-letters
     what JetStream gave up redelivering (`pulse_broker.exhausted`) and feeds the
-    dead-letter metrics on `telemetry.registry` (`pulse_broker.dlq_metrics`).
+    dead-letter metrics (`pulse_broker.dlq_metrics`) and the backlog of each of its durable
+    consumers (`pulse_broker.backlog`) on `telemetry.registry`.
     """
     policy = DeadLetterPolicy(settings.max_deliver, settings.redelivery_backoff_s)
     metrics = dead_letter_metrics(telemetry.registry)
@@ -59,6 +62,7 @@ def build_broker(settings: ServiceSettings, telemetry: Telemetry) -> NatsBroker:
         name=settings.service_name,
         middlewares=(
             NatsTelemetryMiddleware(tracer_provider=telemetry.tracer_provider),
+            BaggageMiddleware,  # the run id and tenant the publisher sent, for logs and hops
             NatsPrometheusMiddleware(registry=telemetry.registry, app_name=settings.service_name),
             dead_letter_middleware(policy, metrics),
         ),
@@ -72,6 +76,7 @@ def build_broker(settings: ServiceSettings, telemetry: Telemetry) -> NatsBroker:
         letters_per_consumer(broker),
         lambda: (durable for _, durable in durable_consumers(broker)),
     )
+    consumer_backlog(telemetry.registry).bind(backlog_per_consumer(broker))
     return broker
 
 

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from pulse_settings import ServiceSettings
 from pulse_telemetry.logs import configure_logging
+from pulse_telemetry.tracing import RunAttributesProcessor
 
 __all__ = ["Telemetry", "setup_telemetry"]
 
@@ -34,6 +35,8 @@ class Telemetry:
 
 
 def _exporter(settings: ServiceSettings) -> SpanExporter | None:
+    """OTLP over gRPC (`grpc`: the endpoint is `host:port`, plaintext for an `http://` one)
+    or over HTTP (`http/protobuf`: spans go to `<endpoint>/v1/traces`)."""
     if not settings.otlp_endpoint:
         return None
     endpoint = settings.otlp_endpoint.rstrip("/")
@@ -71,6 +74,8 @@ def setup_telemetry(settings: ServiceSettings, *, install_global: bool = True) -
         }
     )
     provider = TracerProvider(resource=resource)
+    # Stamps each span when it starts, while it is still writable; exported when it ends.
+    provider.add_span_processor(RunAttributesProcessor())
     exporter = _exporter(settings)
     if exporter is not None:
         provider.add_span_processor(
