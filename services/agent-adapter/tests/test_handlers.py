@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from pulse_contracts import (
     subjects,
     task_message_id,
 )
-from pulse_telemetry import Telemetry
+from pulse_telemetry import JsonFormatter, Telemetry
 
 
 class BrokenStoreTool:
@@ -78,7 +79,7 @@ async def harness() -> AsyncIterator[Harness]:
     registry = build_registry(
         settings,
         todo_store=InMemoryTodoStore(),
-        llm=local_gateway(settings),
+        llm=local_gateway(settings, tracer_provider=provider),
         extra_tools=[BrokenStoreTool()],
     )
     register_handlers(
@@ -112,12 +113,15 @@ async def test_dispatch_in_task_finished_out(harness: Harness) -> None:
     )
     assert harness.headers[0]["Nats-Msg-Id"] == task_message_id("run-1", "s1", 3, "result")
     # The trace id is the one the result was produced in, which the message's span carries.
-    [span] = [s for s in harness.spans.get_finished_spans() if s.name == "tool calculator"]
+    [span] = [s for s in harness.spans.get_finished_spans() if s.name == "execute_tool calculator"]
     assert done.trace_id == format(span.context.trace_id, "032x")
     assert span.attributes is not None
+    assert span.attributes["gen_ai.operation.name"] == "execute_tool"
+    assert span.attributes["gen_ai.tool.name"] == "calculator"
     assert span.attributes["pulse.run_id"] == "run-1"
+    assert span.attributes["pulse.tenant"] == "acme"
     assert span.attributes["pulse.step_id"] == "s1"
-    assert span.attributes["pulse.tool"] == "calculator"
+    assert span.attributes["pulse.attempt"] == 3
     assert "traceparent" in harness.headers[0]
 
 
@@ -127,8 +131,9 @@ async def test_unknown_tool_gives_a_failed_result(harness: Harness) -> None:
     assert done.outcome == "failed"
     assert done.error is not None
     assert done.error.code is ErrorCode.TOOL_NOT_FOUND
-    [span] = [s for s in harness.spans.get_finished_spans() if s.name == "tool shell"]
+    [span] = [s for s in harness.spans.get_finished_spans() if s.name == "execute_tool shell"]
     assert span.status.status_code is StatusCode.ERROR
+    assert (span.attributes or {})["error.type"] == "tool_not_found"
 
 
 async def test_bad_input_gives_a_failed_result(harness: Harness) -> None:
@@ -167,6 +172,30 @@ async def test_llm_usage_is_reported(harness: Harness) -> None:
     assert done.usage.completion_tokens > 0
 
 
+async def test_an_llm_step_is_one_span_tree_that_names_its_run(harness: Harness) -> None:
+    await harness.dispatch("llm.complete", {"prompt": "Summarise the todo list"})
+    spans = harness.spans.get_finished_spans()
+    [tool] = [s for s in spans if s.name == "execute_tool llm.complete"]
+    [llm] = [s for s in spans if s.name == "llm default"]
+    [chat] = [s for s in spans if s.name == "chat offline-1"]
+    assert llm.parent is not None
+    assert chat.parent is not None
+    assert tool.context is not None
+    assert llm.context is not None
+    assert llm.parent.span_id == tool.context.span_id
+    assert chat.parent.span_id == llm.context.span_id
+    assert (chat.attributes or {})["gen_ai.system"] == "offline"
+    assert (chat.attributes or {})["gen_ai.usage.input_tokens"] == 6
+    for span in (tool, llm, chat):
+        attributes = span.attributes or {}
+        assert attributes["pulse.run_id"] == "run-1"
+        assert attributes["pulse.tenant"] == "acme"
+        assert attributes["pulse.step_id"] == "s1"
+    # The consume span around it (FastStream's) names the run as well.
+    [consume] = [s for s in spans if tool.parent and s.context.span_id == tool.parent.span_id]
+    assert (consume.attributes or {})["pulse.run_id"] == "run-1"
+
+
 async def test_infrastructure_failure_raises_and_publishes_nothing(harness: Harness) -> None:
     with pytest.raises(Exception) as caught:  # noqa: PT011 - see below
         await harness.dispatch("broken", {})
@@ -189,3 +218,42 @@ async def test_one_log_line_per_task_with_its_duration(
     assert line.error_code == "tool_failed"  # type: ignore[attr-defined]
     assert isinstance(line.duration_ms, float)  # type: ignore[attr-defined]
     assert line.tool == "calculator"  # type: ignore[attr-defined]
+
+
+class JsonLines(logging.Handler):
+    """The lines the service would write, formatted as they are emitted (the run's ids and
+    the trace are read from the context at that moment)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(JsonFormatter("agent-adapter"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+async def test_the_tool_line_never_holds_its_input_or_output(harness: Harness) -> None:
+    secret = "buy oat milk for xyzzy"
+    capture = JsonLines()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.INFO)
+    try:
+        await harness.dispatch("todo.add", {"text": secret})
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(level)
+    [done] = harness.results
+    assert done.outcome == "succeeded"
+    lines = [json.loads(line) for line in capture.lines]
+    assert all(secret not in json.dumps(line) for line in lines)
+    [line] = [x for x in lines if x["message"] == "task todo.add succeeded"]
+    assert line["level"] == "info"
+    assert line["tool"] == "todo.add"
+    assert line["outcome"] == "succeeded"
+    assert line["error_code"] is None
+    assert line["duration_ms"] >= 0
+    assert (line["run_id"], line["tenant"], line["step_id"]) == ("run-1", "acme", "s1")
+    assert line["trace_id"] == done.trace_id

@@ -97,7 +97,7 @@ def create_app(
     broker = build_broker(settings, telemetry)
     todo_store = NatsKvTodoStore(max_items=settings.todo_max_items)
     counter_store = NatsKvCounterStore()
-    llm = build_llm(settings, telemetry.registry)
+    llm = build_llm(settings, telemetry.registry, tracer_provider=telemetry.tracer_provider)
     registry = build_registry(
         settings,
         todo_store=todo_store,

@@ -6,6 +6,7 @@ import logging
 
 from faststream.nats import NatsBroker, NatsMessage
 from opentelemetry.trace import Status, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
 from prometheus_client import CollectorRegistry, Histogram
 
 from pulse_agent_adapter.blobs import LargeValues
@@ -13,6 +14,12 @@ from pulse_agent_adapter.cancellation import RunningTasks, register_cancel_liste
 from pulse_agent_adapter.config import Settings
 from pulse_agent_adapter.domain import ToolRegistry, execute_task
 from pulse_agent_adapter.heartbeat import heartbeat_interval, keep_alive
+from pulse_agent_adapter.spans import (
+    GEN_AI_OPERATION,
+    GEN_AI_TOOL_NAME,
+    run_attributes,
+    tool_span_name,
+)
 from pulse_broker import durable_pull
 from pulse_contracts import DispatchTask, TaskFinished, subjects
 from pulse_telemetry import bind_run, current_trace_id, inject_headers
@@ -20,6 +27,8 @@ from pulse_telemetry import bind_run, current_trace_id, inject_headers
 __all__ = ["register_handlers"]
 
 log = logging.getLogger("pulse.agent_adapter")
+
+_ERROR_LOG_CHARS = 300
 
 
 def register_handlers(
@@ -65,13 +74,14 @@ def register_handlers(
         if running.is_canceled(task_key(task)):
             log.info("attempt %d was canceled before it ran", task.attempt)
             return
-        attributes: dict[str, str | int] = {
-            "pulse.run_id": task.run_id,
-            "pulse.step_id": task.step_id,
+        attributes: dict[str, AttributeValue] = {
+            GEN_AI_OPERATION: "execute_tool",
+            GEN_AI_TOOL_NAME: task.tool,
+            **run_attributes(task.run_id, task.tenant, task.step_id),
             "pulse.tool": task.tool,
             "pulse.attempt": task.attempt,
         }
-        with tracer.start_as_current_span(f"tool {task.tool}", attributes=attributes) as span:
+        with tracer.start_as_current_span(tool_span_name(task.tool), attributes=attributes) as span:
             async with keep_alive(msg, beat_every_s):
                 trace_id = current_trace_id() or task.trace_id
                 work = (
@@ -86,6 +96,7 @@ def register_handlers(
                 return
             if finished.error is not None:
                 span.set_attribute("pulse.error_code", finished.error.code.value)
+                span.set_attribute("error.type", finished.error.code.value)
                 span.set_status(Status(StatusCode.ERROR, finished.error.message))
         # The deterministic id makes a redelivered task's second result a duplicate. Sent
         # through the declared publisher rather than pulse_broker.publish, which insists on
@@ -99,10 +110,12 @@ def register_handlers(
 
 
 def _report(finished: TaskFinished, tool_seconds: Histogram) -> None:
+    """One line per tool run. Never the tool's input or output: they are user data."""
     seconds = (finished.finished_at - finished.started_at).total_seconds()
     tool_seconds.labels(finished.tool, finished.outcome).observe(seconds)
+    error = finished.error
     log.log(
-        logging.INFO if finished.error is None else logging.WARNING,
+        logging.INFO if error is None else logging.WARNING,
         "task %s %s",
         finished.tool,
         finished.outcome,
@@ -111,9 +124,11 @@ def _report(finished: TaskFinished, tool_seconds: Histogram) -> None:
             "attempt": finished.attempt,
             "outcome": finished.outcome,
             "duration_ms": round(seconds * 1000, 3),
-            "error_code": finished.error.code.value if finished.error else None,
-            "error_message": finished.error.message if finished.error else None,
+            "error_code": error.code.value if error else None,
+            # Cut: a tool's message may quote part of what it was given.
+            "error_message": error.message[:_ERROR_LOG_CHARS] if error else None,
             "prompt_tokens": finished.usage.prompt_tokens,
             "completion_tokens": finished.usage.completion_tokens,
+            "cost_usd": finished.usage.cost_usd,
         },
     )

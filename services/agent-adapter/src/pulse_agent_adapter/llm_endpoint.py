@@ -125,7 +125,7 @@ def register_llm_endpoint(
         description="Answer one chat completion (request/reply); the reply is LlmResponded.",
     )
     async def complete(request: LlmRequested) -> LlmResponded:
-        bind_run(request.run_id, request.step_id, request.tenant)
+        bind_run(request.run_id, request.step_id, request.tenant)  # also tags the span
         response = await answer(llm, request)
         if response.error is not None:
             log.warning(

@@ -154,3 +154,12 @@ async def test_time_limit_and_bad_urls(site: Site) -> None:
         await tool().run({"url": "gopher://127.0.0.1/"}, ctx())
     with pytest.raises(ToolFailed, match="cannot resolve"):
         await tool().run({"url": "http://no-such-host.invalid/"}, ctx())
+
+
+async def test_error_messages_leave_the_query_string_out(site: Site) -> None:
+    # The message is logged, traced and archived; a query string often carries a token.
+    url = f"http://127.0.0.1:{site.port}/slow?token=s3cr3t-value#frag"
+    with pytest.raises(ToolFailed) as failed:
+        await tool().run({"url": url, "timeout_s": 0.3}, ctx())
+    assert f"http://127.0.0.1:{site.port}/slow did not answer" in str(failed.value)
+    assert "s3cr3t-value" not in str(failed.value)

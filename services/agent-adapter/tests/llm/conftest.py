@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from pulse_agent_adapter.config import Settings
@@ -27,7 +28,8 @@ async def stub() -> AsyncIterator[StubLlmServer]:
 @pytest.fixture
 async def make_gateway(stub: StubLlmServer, tmp_path: Path) -> AsyncIterator[GatewayFactory]:
     """`make_gateway(agents={...}, providers={...}, **settings)`: providers `stub` (OpenAI
-    wire format) and `stub-anthropic` point at the stub server; fast back-off by default."""
+    wire format) and `stub-anthropic` point at the stub server; fast back-off by default.
+    `tracer_provider` (None: the global one) gets the gateway's and the HTTP spans."""
     built: list[LlmAssembly] = []
 
     def make(
@@ -36,6 +38,7 @@ async def make_gateway(stub: StubLlmServer, tmp_path: Path) -> AsyncIterator[Gat
         budgets: dict[str, Any] | None = None,
         ledger: BudgetLedger | None = None,
         registry: CollectorRegistry | None = None,
+        tracer_provider: TracerProvider | None = None,
         **settings: Any,
     ) -> LlmAssembly:
         document = {
@@ -60,6 +63,7 @@ async def make_gateway(stub: StubLlmServer, tmp_path: Path) -> AsyncIterator[Gat
             registry or CollectorRegistry(),
             ledger=ledger or InMemoryBudgetLedger(),
             usage=MemoryUsageSink(),
+            tracer_provider=tracer_provider,
         )
         built.append(assembly)
         return assembly

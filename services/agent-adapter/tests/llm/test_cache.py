@@ -46,7 +46,7 @@ def request(*texts: str, model: str = "m", temperature: float = 0.0) -> ChatRequ
 
 def lookups(registry: CollectorRegistry, layer: str, result: str) -> float:
     value = registry.get_sample_value(
-        "pulse_llm_cache_lookups_total", {"layer": layer, "result": result}
+        "pulse_cache_requests_total", {"layer": layer, "result": result}
     )
     return value or 0.0
 

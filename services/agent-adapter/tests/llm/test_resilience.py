@@ -52,7 +52,7 @@ async def test_breaker_opens_probes_and_closes_again(
 
     def gauge() -> float | None:
         return registry.get_sample_value(
-            "pulse_llm_breaker_state", {"provider": "stub", "model": "gpt-flaky"}
+            "pulse_circuit_breaker_state", {"breaker": "stub/gpt-flaky"}
         )
 
     stub.llm.down.add("gpt-flaky")

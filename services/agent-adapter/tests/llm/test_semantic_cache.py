@@ -97,7 +97,7 @@ async def test_the_gateway_answers_a_paraphrase_from_the_semantic_layer(
     assert not (await gateway.complete(ask("Write a haiku about autumn leaves"))).cached
     assert (
         registry.get_sample_value(
-            "pulse_llm_cache_lookups_total", {"layer": "semantic", "result": "hit"}
+            "pulse_cache_requests_total", {"layer": "semantic", "result": "hit"}
         )
         == 1
     )

@@ -6,15 +6,18 @@ from __future__ import annotations
 import itertools
 import time
 
+import httpx
 import pytest
 
 from pulse_agent_adapter.domain.llm import Deadline
 from pulse_agent_adapter.llm.transport import (
+    REDACTED,
     HttpTransport,
     ProviderError,
     RetryPolicy,
     TransportSettings,
     parse_retry_after,
+    redact,
 )
 from pulse_resilience import Backoff
 from pulse_stack.llm_stub import Fault, StubLlmServer
@@ -162,3 +165,45 @@ async def test_streams_are_retried_until_their_status_line(stub: StubLlmServer) 
     assert lines[-1] == "data: [DONE]"
     assert len(stub.llm.requests) == 3
     await http.aclose()
+
+
+# --- what a provider's error may echo ---------------------------------------------------------
+
+
+def test_redact_removes_given_secrets_and_anything_shaped_like_a_key() -> None:
+    text = "Incorrect API key provided: sk-proj-****abcd1234. Authorization: Bearer abc.def"
+    cleaned = redact(text, ["my-own-secret-value"])
+    assert "sk-proj" not in cleaned
+    assert "abc.def" not in cleaned
+    assert cleaned.count(REDACTED) == 2
+    assert redact("key my-own-secret-value leaked", ["my-own-secret-value"]) == (
+        f"key {REDACTED} leaked"
+    )
+    assert redact("HTTP 503: stub 503") == "HTTP 503: stub 503"  # ordinary text is kept
+
+
+async def test_an_error_body_echoing_the_key_is_scrubbed_before_it_is_reported() -> None:
+    key = "gw-private-7f3a9c1e5b"  # not key-shaped: only knowing the header catches it
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        sent = request.headers["authorization"].removeprefix("Bearer ")
+        return httpx.Response(401, json={"error": {"message": f"key {sent} is not valid"}})
+
+    client = httpx.AsyncClient(
+        base_url="http://provider.invalid",
+        headers={"authorization": f"Bearer {key}"},
+        transport=httpx.MockTransport(refuse),
+    )
+    http = HttpTransport(
+        "p",
+        "http://provider.invalid",
+        headers={"authorization": f"Bearer {key}"},
+        settings=TransportSettings(),
+        client=client,
+    )
+    with pytest.raises(ProviderError) as refused:
+        await http.post_json("/chat/completions", BODY, Deadline.after(5))
+    await http.aclose()
+    assert refused.value.status == 401
+    assert key not in str(refused.value)
+    assert REDACTED in refused.value.message

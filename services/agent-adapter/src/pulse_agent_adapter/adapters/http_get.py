@@ -14,7 +14,7 @@ import asyncio
 import ipaddress
 import socket
 from typing import Final
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -165,7 +165,15 @@ class HttpGetTool:
         except RefusedTarget as exc:
             raise ctx.failure(f"refused: {exc}") from None
         except TimeoutError:
-            raise ctx.failure(f"{args.url} did not answer within {timeout_s:g}s") from None
+            raise ctx.failure(f"{_shown(args.url)} did not answer within {timeout_s:g}s") from None
         except httpx.HTTPError as exc:
-            raise ctx.failure(f"fetching {url} failed: {type(exc).__name__}: {exc}") from None
-        raise ctx.failure(f"more than {self._max_redirects} redirects from {args.url}")
+            raise ctx.failure(
+                f"fetching {_shown(url)} failed: {type(exc).__name__}: {exc}"
+            ) from None
+        raise ctx.failure(f"more than {self._max_redirects} redirects from {_shown(args.url)}")
+
+
+def _shown(url: str) -> str:
+    """`url` without its query and fragment, for error messages: a query string often
+    carries a token, and the message is logged, traced and archived."""
+    return urlsplit(url)._replace(query="", fragment="").geturl()

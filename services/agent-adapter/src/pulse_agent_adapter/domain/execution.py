@@ -111,4 +111,5 @@ async def execute_task(
         usage=ctx.usage,
         started_at=started_at,
         finished_at=clock(),
+        agent=ctx.agent or task.agent,
     )

@@ -52,6 +52,7 @@ def _call(ctx: ToolContext, messages: list[ChatMessage], **fields: object) -> Ll
 
 def _account(ctx: ToolContext, completion: Completion) -> None:
     ctx.add_usage(completion.usage)
+    ctx.agent = ctx.agent or f"{completion.provider}/{completion.model}"
     for warning in completion.warnings:
         ctx.warn(warning)
 

@@ -41,6 +41,8 @@ class ToolContext:
     warnings: list[str] = field(default_factory=list)
     timeout_s: float | None = None
     """The step's own time limit, so a tool can fit its calls inside it."""
+    agent: str | None = None
+    """`provider/model` of the first LLM call the tool made (None: it made none)."""
 
     def add_usage(self, usage: Usage) -> None:
         self.usage = self.usage + usage

@@ -88,21 +88,24 @@ class Gatekeeper:
         reservation = uuid.uuid4().hex
         usd = worst_case_usd if exact else worst_case_usd * self._margin
         try:
-            await self._ledger.reserve(tenant, policy, reservation, usd)
+            account = await self._ledger.reserve(tenant, policy, reservation, usd)
         except BudgetContendedError as exc:
             raise LlmBusy(str(exc), retry_after_s=1.0) from None
         except Exception:
             self._metrics.budget_refusals.labels(tenant).inc()
             raise
+        self._metrics.budget_remaining.labels(tenant).set(account.remaining_ratio)
         return reservation, policy
 
     async def _settle(self, tenant: str, reserved: tuple[str, BudgetPolicy], usage: Usage) -> None:
         if self._ledger is None:
             return
         try:
-            await self._ledger.settle(tenant, reserved[1], reserved[0], usage)
+            account = await self._ledger.settle(tenant, reserved[1], reserved[0], usage)
         except Exception:  # the reservation lapses on its own; the call's answer stands
             log.exception("could not settle the budget reservation of tenant %s", tenant)
+            return
+        self._metrics.budget_remaining.labels(tenant).set(account.remaining_ratio)
 
     @contextlib.asynccontextmanager
     async def admit(

@@ -8,6 +8,8 @@ import logging
 from dataclasses import dataclass, field
 
 from nats.js.kv import KeyValue
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from pulse_agent_adapter.domain.llm import LlmProvider
@@ -126,7 +128,12 @@ def _transport_settings(settings: LlmSettings, config: ProviderConfig) -> Transp
 
 
 def _provider(
-    settings: LlmSettings, name: str, config: ProviderConfig, lane: ProviderLane, m: LlmMetrics
+    settings: LlmSettings,
+    name: str,
+    config: ProviderConfig,
+    lane: ProviderLane,
+    m: LlmMetrics,
+    tracer_provider: TracerProvider | None,
 ) -> LlmProvider:
     if config.kind == "offline":
         return OfflineProvider(latency_s=config.latency_ms / 1000, name=name)
@@ -144,6 +151,7 @@ def _provider(
         settings=_transport_settings(settings, config),
         observe=lane.observe,
         on_retry=m.retried,
+        tracer_provider=tracer_provider,
     )
     if config.kind == "openai":
         return OpenAiCompatProvider(name, transport)
@@ -186,8 +194,11 @@ def build_llm(
     *,
     ledger: BudgetLedger | None = None,
     usage: UsageSink | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> LlmAssembly:
-    """Everything the gateway needs; `ledger`/`usage` replace the KV ones (tests)."""
+    """Everything the gateway needs; `ledger`/`usage` replace the KV ones (tests).
+    `tracer_provider` makes the `llm`/`chat` spans and the providers' HTTP spans (None:
+    the global provider)."""
     file = load_agents_file(settings.agents_file)
     directory = build_directory(settings, file)
     metrics = LlmMetrics.on(registry)
@@ -205,7 +216,7 @@ def build_llm(
             ),
             on_breaker_change=metrics.breaker_changed,
         )
-        providers[name] = _provider(settings, name, config, lanes[name], metrics)
+        providers[name] = _provider(settings, name, config, lanes[name], metrics, tracer_provider)
     cache_layer = KvCacheLayer()
     semantic: SemanticCache | None = None
     if settings.llm_semantic_cache:
@@ -222,7 +233,7 @@ def build_llm(
             shared=cache_layer,
             semantic=semantic,
             ttl_s=settings.llm_cache_ttl_s,
-            lookups=metrics.cache_lookups,
+            lookups=metrics.cache_requests,
         )
         if settings.llm_cache
         else None
@@ -247,16 +258,23 @@ def build_llm(
             context_window=settings.llm_context_window,
             batch_concurrency=settings.llm_batch_concurrency,
         ),
+        tracer=trace.get_tracer("pulse.agent_adapter.llm", tracer_provider=tracer_provider),
     )
     return LlmAssembly(gateway, metrics, cache_layer, budget_ledger, usage_ledger, budgets)
 
 
-def local_gateway(settings: LlmSettings) -> LlmGateway:
+def local_gateway(
+    settings: LlmSettings, *, tracer_provider: TracerProvider | None = None
+) -> LlmGateway:
     """A gateway that needs no NATS: budgets and usage in memory, the cache in-process
     only (unit tests, experiments)."""
     from pulse_agent_adapter.llm.accounting import InMemoryBudgetLedger
     from pulse_agent_adapter.llm.usage_sink import MemoryUsageSink
 
     return build_llm(
-        settings, CollectorRegistry(), ledger=InMemoryBudgetLedger(), usage=MemoryUsageSink()
+        settings,
+        CollectorRegistry(),
+        ledger=InMemoryBudgetLedger(),
+        usage=MemoryUsageSink(),
+        tracer_provider=tracer_provider,
     ).gateway

@@ -6,41 +6,42 @@ cache if it can, else ask the provider through `Gatekeeper.admit` (breaker, budg
 concurrency slot) and the transport (timeouts, retries). A provider that is busy, open,
 down or too slow moves the call to the next agent; a budget refusal ends it. Streaming
 falls back only until the first token has been handed to the caller.
+
+Tracing: a call is one span `llm <agent>` (the chain: the agent asked for, the one that
+answered, tokens and cost in total, a `fallback` event per agent passed over), and each
+request to a provider is a child span `chat <model>` made by `ProviderExchange`, so a
+call that walked its fallback chain shows one `chat` span per provider tried, each with
+its own provider, model and outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 
-from opentelemetry import trace
+from opentelemetry import context, trace
+from opentelemetry.trace import Status, StatusCode, Tracer
 
-from pulse_agent_adapter.domain.llm import (
-    ChatRequest,
-    Completion,
-    Deadline,
-    LlmCall,
-    LlmProvider,
-    StreamDelta,
-)
+from pulse_agent_adapter.domain.llm import Completion, Deadline, LlmCall, LlmProvider
 from pulse_agent_adapter.domain.llm_errors import LlmBusy, ProviderFailed
 from pulse_agent_adapter.llm.accounting.prices import PriceTable
-from pulse_agent_adapter.llm.accounting.tokens import counter_for
-from pulse_agent_adapter.llm.accounting.usage import UsageRecord
 from pulse_agent_adapter.llm.admission import Gatekeeper, Unavailable
 from pulse_agent_adapter.llm.cache import ResponseCache
+from pulse_agent_adapter.llm.exchange import ProviderExchange
 from pulse_agent_adapter.llm.metrics import LlmMetrics
 from pulse_agent_adapter.llm.preparation import Prepared, prepare
 from pulse_agent_adapter.llm.profiles import AgentDirectory, AgentProfile
 from pulse_agent_adapter.llm.usage_sink import UsageSink
-from pulse_contracts import Usage
+from pulse_agent_adapter.spans import llm_span_name, run_attributes
+from pulse_contracts import PulseError, Usage
 
 __all__ = ["GatewayDefaults", "LlmGateway"]
 
 log = logging.getLogger("pulse.agent_adapter")
-tracer = trace.get_tracer("pulse.agent_adapter.llm")
 
 
 @dataclass(frozen=True)
@@ -63,21 +64,32 @@ class LlmGateway:
         usage: UsageSink,
         metrics: LlmMetrics,
         defaults: GatewayDefaults,
+        tracer: Tracer | None = None,
     ) -> None:
+        """`tracer` None: one from the global tracer provider."""
         self.directory = directory
         self.providers = providers
         self._gate = gatekeeper
         self._prices = prices
-        self._cache = cache
-        self._usage = usage
         self._metrics = metrics
         self._defaults = defaults
+        self._tracer = tracer or trace.get_tracer("pulse.agent_adapter.llm")
+        self._exchange = ProviderExchange(
+            gatekeeper=gatekeeper, cache=cache, usage=usage, metrics=metrics, tracer=self._tracer
+        )
 
     async def aclose(self) -> None:
         for provider in self.providers.values():
             await provider.aclose()
 
     def _prepare(self, profile: AgentProfile, call: LlmCall) -> Prepared:
+        started = time.perf_counter()
+        try:
+            return self._fit(profile, call)
+        finally:
+            self._metrics.stage("prompt_build", time.perf_counter() - started)
+
+    def _fit(self, profile: AgentProfile, call: LlmCall) -> Prepared:
         prepared = prepare(
             profile,
             call,
@@ -98,103 +110,6 @@ class LlmGateway:
             )
         return prepared
 
-    # --- after an answer -----------------------------------------------------------------
-
-    def _finish(
-        self, prepared: Prepared, request: ChatRequest, call: LlmCall, done: Completion
-    ) -> Completion:
-        counter = counter_for(prepared.kind, request.model)
-        prompt = done.usage.prompt_tokens or counter.count_messages(request.messages)
-        completion = done.usage.completion_tokens or counter.count(done.text)
-        usage = Usage(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            cost_usd=prepared.price.cost(prompt, completion),
-        )
-        return replace(done, usage=usage, agent=prepared.profile.name)
-
-    def _record(self, call: LlmCall, done: Completion, outcome: str) -> None:
-        labels = (done.agent, done.provider, done.model)
-        self._metrics.calls.labels(*labels, outcome).inc()
-        if not done.cached:
-            self._metrics.tokens.labels(call.tenant, *labels, "prompt").inc(
-                done.usage.prompt_tokens
-            )
-            self._metrics.tokens.labels(call.tenant, *labels, "completion").inc(
-                done.usage.completion_tokens
-            )
-            self._metrics.cost.labels(call.tenant, *labels).inc(done.usage.cost_usd)
-        self._usage.record(
-            UsageRecord(
-                tenant=call.tenant,
-                agent=done.agent,
-                provider=done.provider,
-                model=done.model,
-                usage=done.usage,
-                run_id=call.run_id,
-                step_id=call.step_id,
-                cached=done.cached,
-            )
-        )
-
-    def _use_cache(self, prepared: Prepared, call: LlmCall) -> bool:
-        return self._cache is not None and call.use_cache and prepared.profile.cache
-
-    # --- one request to one provider -------------------------------------------------------
-
-    async def _ask(
-        self, prepared: Prepared, request: ChatRequest, call: LlmCall, deadline: Deadline
-    ) -> Completion:
-        if self._cache is not None and self._use_cache(prepared, call):
-            hit = await self._cache.get(call.tenant, prepared.provider.name, request)
-            if hit is not None:
-                done = hit.entry.completion(prepared.profile.name)
-                self._record(call, done, "cached")
-                return done
-        streaming = call.stream if call.stream is not None else prepared.profile.stream
-        started = asyncio.get_running_loop().time()
-        async with self._gate.admit(
-            tenant=call.tenant,
-            provider=prepared.provider.name,
-            request=request,
-            price=prepared.price,
-            prompt_tokens=prepared.prompt_tokens,
-            exact_tokens=prepared.exact_tokens,
-            deadline=deadline,
-        ) as admission:
-            if streaming:
-                done = await self._collect(prepared, request, deadline)
-            else:
-                done = await prepared.provider.chat(request, deadline)
-            done = self._finish(prepared, request, call, done)
-            admission.usage = done.usage
-        self._metrics.call_seconds.labels(done.provider, done.model).observe(
-            asyncio.get_running_loop().time() - started
-        )
-        if self._cache is not None and self._use_cache(prepared, call):
-            await self._cache.put(call.tenant, prepared.provider.name, request, done)
-        self._record(call, done, "ok")
-        return done
-
-    async def _collect(
-        self, prepared: Prepared, request: ChatRequest, deadline: Deadline
-    ) -> Completion:
-        pieces: list[str] = []
-        end_usage: Usage | None = None
-        finish = "stop"
-        async for event in prepared.provider.stream(request, deadline):
-            if isinstance(event, StreamDelta):
-                pieces.append(event.text)
-            else:
-                end_usage, finish = event.usage, event.finish_reason
-        return Completion(
-            text="".join(pieces),
-            usage=end_usage or Usage(),
-            model=request.model,
-            provider=prepared.provider.name,
-            finish_reason=finish,
-        )
-
     # --- the chain ---------------------------------------------------------------------------
 
     def _deadline(self, call: LlmCall) -> Deadline:
@@ -211,38 +126,80 @@ class LlmGateway:
             f"agent {call.agent!r}: every provider failed: {reasons}", retryable=retryable, **scope
         )
 
-    def _fell_back(self, profile: AgentProfile, failure: Unavailable) -> None:
+    def _fell_back(self, span: trace.Span, profile: AgentProfile, failure: Unavailable) -> None:
         self._metrics.fallbacks.labels(profile.name, profile.provider, failure.reason).inc()
         self._metrics.calls.labels(profile.name, profile.provider, profile.model, "error").inc()
-        log.warning("agent %s could not answer: %s", profile.name, failure.message)
+        span.add_event(
+            "fallback",
+            {
+                "pulse.agent": profile.name,
+                "pulse.provider": profile.provider,
+                "error.type": failure.reason,
+            },
+        )
+        log.warning(
+            "agent %s could not answer: %s",
+            profile.name,
+            failure.message,
+            extra={"agent": profile.name, "provider": profile.provider, "reason": failure.reason},
+        )
+
+    def _start_span(self, call: LlmCall) -> trace.Span:
+        attributes = {
+            "pulse.agent": call.agent,
+            **run_attributes(call.run_id, call.tenant, call.step_id),
+        }
+        return self._tracer.start_span(llm_span_name(call.agent), attributes=attributes)
+
+    @staticmethod
+    def _answered(span: trace.Span, done: Completion) -> None:
+        span.set_attributes(
+            {
+                "pulse.answered_by": done.agent,
+                "pulse.provider": done.provider,
+                "pulse.model": done.model,
+                "pulse.cached": done.cached,
+                "pulse.prompt_tokens": done.usage.prompt_tokens,
+                "pulse.completion_tokens": done.usage.completion_tokens,
+                "pulse.cost_usd": done.usage.cost_usd,
+                "pulse.warnings": list(done.warnings),
+            }
+        )
+
+    @staticmethod
+    def _failed(span: trace.Span, exc: BaseException) -> None:
+        code = exc.code.value if isinstance(exc, PulseError) else type(exc).__name__
+        span.set_attribute("pulse.error_code", code)
+        span.set_status(Status(StatusCode.ERROR, str(exc) if isinstance(exc, PulseError) else code))
 
     async def complete(self, call: LlmCall) -> Completion:
-        with tracer.start_as_current_span(f"llm {call.agent}") as span:
-            done = await self._complete(call)
-            span.set_attributes(
-                {
-                    "pulse.llm.agent": done.agent,
-                    "pulse.llm.provider": done.provider,
-                    "pulse.llm.model": done.model,
-                    "pulse.llm.cached": done.cached,
-                    "pulse.llm.prompt_tokens": done.usage.prompt_tokens,
-                    "pulse.llm.completion_tokens": done.usage.completion_tokens,
-                    "pulse.llm.cost_usd": done.usage.cost_usd,
-                    "pulse.llm.warnings": list(done.warnings),
-                }
-            )
+        span = self._start_span(call)
+        try:
+            with trace.use_span(span, end_on_exit=False, set_status_on_exception=False):
+                done = await self._complete(call, span)
+        except BaseException as exc:
+            self._failed(span, exc)
+            raise
+        else:
+            self._answered(span, done)
             return done
+        finally:
+            span.end()
 
-    async def _complete(self, call: LlmCall) -> Completion:
+    async def _complete(self, call: LlmCall, span: trace.Span) -> Completion:
         deadline = self._deadline(call)
         failures: list[Unavailable] = []
+        inside = context.get_current()
         for profile in self.directory.chain(call.agent):
             try:
                 prepared = self._prepare(profile, call)
-                parts = [await self._ask(prepared, r, call, deadline) for r in prepared.requests]
+                parts = [
+                    await self._exchange.ask(prepared, r, call, deadline, inside)
+                    for r in prepared.requests
+                ]
             except Unavailable as failure:
                 failures.append(failure)
-                self._fell_back(profile, failure)
+                self._fell_back(span, profile, failure)
                 continue
             first = parts[0]
             if len(parts) == 1:
@@ -257,17 +214,38 @@ class LlmGateway:
         raise self._exhausted(call, failures)
 
     async def stream(self, call: LlmCall) -> AsyncIterator[str]:
-        """The answer's text as it arrives. Falls back only before the first piece."""
+        """The answer's text as it arrives. Falls back only before the first piece.
+
+        The `llm <agent>` span is never made current here: this generator yields to its
+        caller, whose own spans must not become its children."""
+        span = self._start_span(call)
+        try:
+            async with contextlib.aclosing(self._stream(call, span)) as pieces:
+                async for piece in pieces:
+                    yield piece
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self._failed(span, exc)
+            raise
+        finally:
+            span.end()
+
+    async def _stream(self, call: LlmCall, span: trace.Span) -> AsyncGenerator[str, None]:
         deadline = self._deadline(call)
         failures: list[Unavailable] = []
+        inside = trace.set_span_in_context(span)
         for profile in self.directory.chain(call.agent):
             sent = False
             try:
                 prepared = self._prepare(profile, call)
                 for request in prepared.requests:
-                    async for piece in self._stream_one(prepared, request, call, deadline):
-                        sent = True
-                        yield piece
+                    async with contextlib.aclosing(
+                        self._exchange.stream(prepared, request, call, deadline, inside)
+                    ) as pieces:
+                        async for piece in pieces:
+                            sent = True
+                            yield piece
                 return
             except Unavailable as failure:
                 if sent:
@@ -278,49 +256,8 @@ class LlmGateway:
                         step_id=call.step_id,
                     ) from failure
                 failures.append(failure)
-                self._fell_back(profile, failure)
+                self._fell_back(span, profile, failure)
         raise self._exhausted(call, failures)
-
-    async def _stream_one(
-        self, prepared: Prepared, request: ChatRequest, call: LlmCall, deadline: Deadline
-    ) -> AsyncIterator[str]:
-        if self._cache is not None and self._use_cache(prepared, call):
-            hit = await self._cache.get(call.tenant, prepared.provider.name, request)
-            if hit is not None:
-                done = hit.entry.completion(prepared.profile.name)
-                self._record(call, done, "cached")
-                yield done.text
-                return
-        pieces: list[str] = []
-        end_usage: Usage | None = None
-        finish = "stop"
-        async with self._gate.admit(
-            tenant=call.tenant,
-            provider=prepared.provider.name,
-            request=request,
-            price=prepared.price,
-            prompt_tokens=prepared.prompt_tokens,
-            exact_tokens=prepared.exact_tokens,
-            deadline=deadline,
-        ) as admission:
-            async for event in prepared.provider.stream(request, deadline):
-                if isinstance(event, StreamDelta):
-                    pieces.append(event.text)
-                    yield event.text
-                else:
-                    end_usage, finish = event.usage, event.finish_reason
-            raw = Completion(
-                text="".join(pieces),
-                usage=end_usage or Usage(),
-                model=request.model,
-                provider=prepared.provider.name,
-                finish_reason=finish,
-            )
-            done = self._finish(prepared, request, call, raw)
-            admission.usage = done.usage
-        if self._cache is not None and self._use_cache(prepared, call):
-            await self._cache.put(call.tenant, prepared.provider.name, request, done)
-        self._record(call, done, "ok")
 
     async def batch(self, calls: list[LlmCall]) -> list[Completion | Exception]:
         """Every call, at most `batch_concurrency` at once (each still within its provider's

@@ -1,4 +1,10 @@
-"""The gateway's Prometheus metrics, registered on the service's registry."""
+"""The gateway's Prometheus metrics, registered on the service's registry.
+
+Names agreed across Pulse (issue 6): `pulse_llm_request_duration_seconds`,
+`pulse_cache_requests_total{layer,result}` (the planner counts its plan cache under the same
+name), `pulse_circuit_breaker_state{breaker}` (the planner's breaker too),
+`pulse_llm_stage_seconds{stage}` and `pulse_llm_budget_remaining_ratio{tenant}`.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,21 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from pulse_resilience import BreakerState
 
-__all__ = ["BREAKER_VALUES", "LlmMetrics"]
+__all__ = ["BREAKER_VALUES", "STAGES", "LlmMetrics"]
 
 BREAKER_VALUES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+
+STAGES = ("prompt_build", "llm_call", "post_process")
+"""Where an LLM call's time goes: rendering the messages and fitting them to the context
+(token counting, guard); the provider answering (retries included); parsing, accounting
+and caching the answer."""
 
 
 @dataclass(frozen=True)
 class LlmMetrics:
     calls: Counter
-    call_seconds: Histogram
+    request_seconds: Histogram
+    stage_seconds: Histogram
     tokens: Counter
     cost: Counter
     retries: Counter
@@ -24,8 +36,9 @@ class LlmMetrics:
     busy: Counter
     budget_refusals: Counter
     guard: Counter
-    cache_lookups: Counter
+    cache_requests: Counter
     breaker_state: Gauge
+    budget_remaining: Gauge
     in_flight: Gauge
 
     @classmethod
@@ -37,11 +50,19 @@ class LlmMetrics:
                 ("agent", "provider", "model", "outcome"),
                 registry=registry,
             ),
-            call_seconds=Histogram(
-                "pulse_llm_call_seconds",
-                "Time a provider took to answer (retries included), by provider and model.",
+            request_seconds=Histogram(
+                "pulse_llm_request_duration_seconds",
+                "Time a provider took to answer a request (retries included, queueing "
+                "for a slot not), by provider and model.",
                 ("provider", "model"),
                 buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80),
+                registry=registry,
+            ),
+            stage_seconds=Histogram(
+                "pulse_llm_stage_seconds",
+                "Time an LLM call spent per stage: prompt_build, llm_call, post_process.",
+                ("stage",),
+                buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 40),
                 registry=registry,
             ),
             tokens=Counter(
@@ -86,16 +107,23 @@ class LlmMetrics:
                 ("agent", "warning"),
                 registry=registry,
             ),
-            cache_lookups=Counter(
-                "pulse_llm_cache_lookups_total",
+            cache_requests=Counter(
+                "pulse_cache_requests_total",
                 "Response-cache lookups by layer (memory, kv, semantic) and result (hit, miss).",
                 ("layer", "result"),
                 registry=registry,
             ),
             breaker_state=Gauge(
-                "pulse_llm_breaker_state",
-                "Circuit breaker per provider and model: 0 closed, 1 half-open, 2 open.",
-                ("provider", "model"),
+                "pulse_circuit_breaker_state",
+                "Circuit breaker per `<provider>/<model>`: 0 closed, 1 half-open, 2 open.",
+                ("breaker",),
+                registry=registry,
+            ),
+            budget_remaining=Gauge(
+                "pulse_llm_budget_remaining_ratio",
+                "Share of the tenant's budget for the current period not yet spent (0..1); "
+                "only tenants with a budget.",
+                ("tenant",),
                 registry=registry,
             ),
             in_flight=Gauge(
@@ -107,7 +135,10 @@ class LlmMetrics:
         )
 
     def breaker_changed(self, provider: str, model: str, state: BreakerState) -> None:
-        self.breaker_state.labels(provider, model).set(BREAKER_VALUES[state])
+        self.breaker_state.labels(f"{provider}/{model}").set(BREAKER_VALUES[state])
+
+    def stage(self, stage: str, seconds: float) -> None:
+        self.stage_seconds.labels(stage).observe(seconds)
 
     def retried(self, provider: str, reason: str) -> None:
         self.retries.labels(provider, reason).inc()

@@ -76,6 +76,14 @@ class BudgetAccount(BaseModel):
     def available_usd(self) -> float:
         return round(self.limit_usd - self.spent_usd - self.reserved_usd, 10)
 
+    @property
+    def remaining_ratio(self) -> float:
+        """The share of the limit not yet spent, 0..1. Reservations are left out: they
+        come and go with every call, and the alert on it is about money really spent."""
+        if self.limit_usd <= 0:
+            return 0.0
+        return min(1.0, max(0.0, (self.limit_usd - self.spent_usd) / self.limit_usd))
+
     def expiring(self, now: float, ttl_s: float) -> BudgetAccount:
         live = {k: r for k, r in self.reservations.items() if now - r.at < ttl_s}
         if len(live) == len(self.reservations):
@@ -114,14 +122,15 @@ class BudgetAccount(BaseModel):
 
 
 class BudgetLedger(Protocol):
-    """Where accounts live; every change is atomic with respect to other replicas."""
+    """Where accounts live; every change is atomic with respect to other replicas.
+    `reserve` and `settle` return the account as they left it."""
 
     async def reserve(
         self, tenant: str, policy: BudgetPolicy, reservation_id: str, usd: float
-    ) -> None: ...
+    ) -> BudgetAccount: ...
 
     async def settle(
         self, tenant: str, policy: BudgetPolicy, reservation_id: str, usage: Usage
-    ) -> None: ...
+    ) -> BudgetAccount: ...
 
     async def account(self, tenant: str, policy: BudgetPolicy) -> BudgetAccount | None: ...

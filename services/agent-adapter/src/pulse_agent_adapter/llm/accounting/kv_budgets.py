@@ -70,7 +70,7 @@ class NatsKvBudgetLedger:
         tenant: str,
         policy: BudgetPolicy,
         change: Callable[[BudgetAccount], BudgetAccount],
-    ) -> None:
+    ) -> BudgetAccount:
         key, period = self._key(tenant, policy)
         for attempt in range(self._max_attempts):
             current = await self.docs.get(key)
@@ -85,7 +85,7 @@ class NatsKvBudgetLedger:
                     await self.docs.create(key, after)
                 else:
                     await self.docs.update(key, after, current.revision)
-                return
+                return after
             except KvConflict:
                 # Full jitter: replicas that collided must not collide again in lockstep.
                 cap = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** min(attempt, 10))
@@ -94,14 +94,14 @@ class NatsKvBudgetLedger:
 
     async def reserve(
         self, tenant: str, policy: BudgetPolicy, reservation_id: str, usd: float
-    ) -> None:
+    ) -> BudgetAccount:
         now = time.time()
-        await self._change(tenant, policy, lambda a: a.reserving(reservation_id, usd, now))
+        return await self._change(tenant, policy, lambda a: a.reserving(reservation_id, usd, now))
 
     async def settle(
         self, tenant: str, policy: BudgetPolicy, reservation_id: str, usage: Usage
-    ) -> None:
-        await self._change(tenant, policy, lambda a: a.settling(reservation_id, usage))
+    ) -> BudgetAccount:
+        return await self._change(tenant, policy, lambda a: a.settling(reservation_id, usage))
 
     async def account(self, tenant: str, policy: BudgetPolicy) -> BudgetAccount | None:
         key, _ = self._key(tenant, policy)
@@ -126,15 +126,17 @@ class InMemoryBudgetLedger:
 
     async def reserve(
         self, tenant: str, policy: BudgetPolicy, reservation_id: str, usd: float
-    ) -> None:
+    ) -> BudgetAccount:
         key, account = self._get(tenant, policy)
         self._accounts[key] = account.reserving(reservation_id, usd, time.time())
+        return self._accounts[key]
 
     async def settle(
         self, tenant: str, policy: BudgetPolicy, reservation_id: str, usage: Usage
-    ) -> None:
+    ) -> BudgetAccount:
         key, account = self._get(tenant, policy)
         self._accounts[key] = account.settling(reservation_id, usage)
+        return self._accounts[key]
 
     async def account(self, tenant: str, policy: BudgetPolicy) -> BudgetAccount | None:
         period = period_key(policy.period, self._clock())

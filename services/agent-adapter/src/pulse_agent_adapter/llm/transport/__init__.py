@@ -1,7 +1,7 @@
 """How the adapter reaches providers: pooled HTTP with retries (`http`), the per-provider
 concurrency limit, throttle and breakers (`lane`), and the policies behind them."""
 
-from pulse_agent_adapter.llm.transport.errors import ProviderError, Saturated
+from pulse_agent_adapter.llm.transport.errors import REDACTED, ProviderError, Saturated, redact
 from pulse_agent_adapter.llm.transport.http import HttpTransport, TransportSettings
 from pulse_agent_adapter.llm.transport.lane import BreakerSettings, ProviderLane
 from pulse_agent_adapter.llm.transport.limiter import ConcurrencyLimiter
@@ -13,6 +13,7 @@ from pulse_agent_adapter.llm.transport.retry import (
 from pulse_agent_adapter.llm.transport.throttle import AdaptiveThrottle, parse_reset_s
 
 __all__ = [
+    "REDACTED",
     "RETRYABLE_STATUSES",
     "AdaptiveThrottle",
     "BreakerSettings",
@@ -25,4 +26,5 @@ __all__ = [
     "TransportSettings",
     "parse_reset_s",
     "parse_retry_after",
+    "redact",
 ]

@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-__all__ = ["ProviderError", "Saturated"]
+import re
+from collections.abc import Iterable
+from typing import Final
+
+__all__ = ["REDACTED", "ProviderError", "Saturated", "redact"]
+
+REDACTED: Final = "[redacted]"
+
+# What API keys look like when a provider echoes one back (OpenAI's 401 names the key it
+# was given, partly masked): `sk-...`, `sk-ant-...`, `gsk_...`, `xai-...`, or a bearer token.
+_KEY_LIKE: Final = re.compile(
+    r"(?i)\bbearer\s+[^\s\"',;]+|\b(?:sk|gsk|xai|pk|rk)[-_][A-Za-z0-9*_.\-]{8,}"
+)
+_MIN_SECRET_CHARS: Final = 8
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with the given secret values and anything shaped like an API key replaced,
+    so provider error messages can be logged, traced and reported to callers."""
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET_CHARS:
+            text = text.replace(secret, REDACTED)
+    return _KEY_LIKE.sub(REDACTED, text)
 
 
 class ProviderError(Exception):
@@ -22,6 +44,7 @@ class ProviderError(Exception):
         retryable: bool = False,
         retry_after_s: float | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(f"{provider}: {message}")
         self.provider = provider
         self.message = message

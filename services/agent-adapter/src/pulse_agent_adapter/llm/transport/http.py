@@ -6,6 +6,11 @@ failures (see `retry`) are tried again up to `max_retries` times, pausing as the
 asked or with jittered exponential back-off, but never past the deadline. Every response's
 rate-limit headers feed the provider's throttle. Streams are retried only until their
 status line arrived: once the body flows, a failure is the caller's to handle.
+
+The pool's transport is wrapped by OpenTelemetry's httpx instrumentation (with the
+service's tracer provider, not the global one): every attempt is a CLIENT span, child of
+the gateway's `chat <model>` span, and carries `traceparent` to the provider. Error bodies
+are cut and scrubbed of the provider key before they go anywhere.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
+from opentelemetry.trace import TracerProvider
 
 from pulse_agent_adapter.domain.llm import Deadline
-from pulse_agent_adapter.llm.transport.errors import ProviderError
+from pulse_agent_adapter.llm.transport.errors import ProviderError, redact
 from pulse_agent_adapter.llm.transport.retry import (
     RETRYABLE_STATUSES,
     RetryPolicy,
@@ -37,6 +43,7 @@ RetryListener = Callable[[str, str], None]
 """Called with (provider, reason) before each retry, for metrics."""
 
 _ERROR_BODY_CHARS = 500
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
 
 
 @dataclass(frozen=True)
@@ -71,25 +78,39 @@ class HttpTransport:
         on_retry: RetryListener | None = None,
         client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
+        """`client` replaces the pooled, traced one (tests); `tracer_provider` None means
+        the global one."""
         self.provider = provider
         self.settings = settings
         self._observe = observe
         self._on_retry = on_retry
         self._sleep = sleep
+        # The whole header value and its last word: a provider may echo the key alone.
+        self._secrets = tuple(
+            part
+            for k, v in headers.items()
+            if k.lower() in _SECRET_HEADERS
+            for part in {v, v.split()[-1] if v.split() else v}
+        )
         self._client = client or httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=dict(headers),
-            limits=httpx.Limits(
-                max_connections=settings.max_connections,
-                max_keepalive_connections=settings.max_keepalive,
+            # Instrumenting the transport of this one pool, rather than httpx globally,
+            # keeps the `http.get` tool's fetches and any library's clients out of it.
+            transport=AsyncOpenTelemetryTransport(
+                httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(
+                        max_connections=settings.max_connections,
+                        max_keepalive_connections=settings.max_keepalive,
+                    )
+                ),
+                tracer_provider=tracer_provider,
             ),
             timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
             follow_redirects=False,
         )
-        # Each attempt is a client span carrying `traceparent`, so a run's trace reaches
-        # the provider call (and a provider that reads it).
-        HTTPXClientInstrumentor.instrument_client(self._client)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -110,7 +131,7 @@ class HttpTransport:
             return
         raise ProviderError(
             self.provider,
-            f"HTTP {response.status_code}: {_error_text(response)}",
+            f"HTTP {response.status_code}: {redact(_error_text(response), self._secrets)}",
             status=response.status_code,
             retryable=response.status_code in RETRYABLE_STATUSES,
             retry_after_s=parse_retry_after(dict(response.headers)),

@@ -64,6 +64,10 @@ class ProviderLane:
                 on_change=changed,
             )
             self._breakers[model] = breaker
+            if self._on_breaker_change is not None:
+                # Report the new breaker as closed at once, so its gauge exists before the
+                # first change and an "open" alert has a series to watch.
+                self._on_breaker_change(self.provider, model, breaker.state)
         return breaker
 
     def observe(self, headers: dict[str, str]) -> None:
