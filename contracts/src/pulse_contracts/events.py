@@ -37,6 +37,12 @@ __all__ = [
 ]
 
 
+_AGENT = (
+    "Who did the work, as the agent-adapter reported it: `provider/model` for a step that "
+    "called an LLM, else the agent profile that ran the tool. Unset when not reported."
+)
+
+
 def event_message_id(run_id: str, kind: str, step_id: str = "-", attempt: int = 0) -> str:
     """`run:step:attempt:kind`. Run-level events use `-` as step and the run's number of
     restarts as attempt, so a run that fails again after a restart gets a new event id."""
@@ -85,6 +91,7 @@ class StepCompleted(RunEventBase):
         default=None,
         description="Set when the output is in the object store: `output` is then null.",
     )
+    agent: str | None = Field(default=None, max_length=256, description=_AGENT)
 
 
 class StepFailed(RunEventBase):
@@ -100,6 +107,7 @@ class StepFailed(RunEventBase):
         description="Set when the step will be tried again: when the next attempt is "
         "dispatched. Unset: this failure is final.",
     )
+    agent: str | None = Field(default=None, max_length=256, description=_AGENT)
 
 
 class StepCanceled(RunEventBase):

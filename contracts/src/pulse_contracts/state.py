@@ -41,6 +41,9 @@ class StepState(BaseModel):
     output_ref: BlobRef | None = Field(
         default=None, description="Set when the output is in the object store (`output` is null)."
     )
+    agent: str | None = Field(
+        default=None, description="Who ran the current attempt, as its result reported it."
+    )
 
     @property
     def duration_ms(self) -> float | None:

@@ -53,3 +53,9 @@ class TaskFinished(RunScoped):
         description="Set when the output was too large for a message: `output` is null and "
         "the value is in the object store.",
     )
+    agent: str | None = Field(
+        default=None,
+        max_length=256,
+        description="Who did the work: `provider/model` for a step that called an LLM, else "
+        "the agent profile that ran the tool. The executor copies it into the step's event.",
+    )

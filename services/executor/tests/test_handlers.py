@@ -8,6 +8,7 @@ parsing, the coordinator, publishing) — durability is shown against a real ser
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from faststream import AsyncAPI
@@ -173,6 +174,22 @@ def test_the_asyncapi_document_shows_what_the_executor_consumes_and_publishes() 
     assert {"DispatchTask", "RunStarted", "StepCompleted", "RunCompleted", "RunFailed"} <= schemas
 
 
+async def fire_timeout(broker: NatsBroker, msgs) -> None:
+    """Attempt 1 of step a of run-1 timed out (its 1 s timeout), as the timer fires it."""
+    timeout = StepTimeoutDue(
+        message_id="run-1:a:1:timeout",
+        run_id="run-1",
+        tenant="acme",
+        step_id="a",
+        attempt=1,
+        timeout_s=1,
+        due_at=msgs.now(6),
+    )
+    await publish(
+        broker, timeout, subjects.timer_fired_subject(timeout.kind), subjects.STREAM_TIMERS
+    )
+
+
 async def test_timers_and_commands_reach_the_coordinator(service, msgs) -> None:
     svc, store, tasks, events = service
     plan = msgs.plan({"id": "a", "timeout_s": 1})
@@ -180,18 +197,7 @@ async def test_timers_and_commands_reach_the_coordinator(service, msgs) -> None:
         await publish(broker, msgs.plan_created(plan), subjects.PLANS_CREATED, subjects.STREAM_RUNS)
         stored = await store.load("run-1")
         assert stored is not None
-        timeout = StepTimeoutDue(
-            message_id="run-1:a:1:timeout",
-            run_id="run-1",
-            tenant="acme",
-            step_id="a",
-            attempt=1,
-            timeout_s=1,
-            due_at=msgs.now(6),
-        )
-        await publish(
-            broker, timeout, subjects.timer_fired_subject(timeout.kind), subjects.STREAM_TIMERS
-        )
+        await fire_timeout(broker, msgs)
         stored = await store.load("run-1")
         assert stored is not None
         assert stored.value.steps["a"].status is StepStatus.RETRYING
@@ -232,3 +238,80 @@ def test_the_asyncapi_document_shows_timers_and_commands() -> None:
     } <= addresses
     schemas = set(doc["components"]["schemas"])
     assert {"StepTimeoutDue", "RetryDue", "RunDeadlineDue", "CancelRun", "RestartRun"} <= schemas
+
+
+def sample(svc, name: str, **labels: str) -> float:
+    return svc.telemetry.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_handlers_count_runs_and_steps_once_even_when_redelivered(
+    service, msgs, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc, _store, _tasks, _events = service
+    caplog.set_level(logging.INFO, logger="pulse_executor")
+    plan = msgs.plan({"id": "a", "tool": "calculator"}, {"id": "b", "depends_on": ["a"]})
+    async with TestNatsBroker(svc.broker) as broker:
+        await publish(broker, msgs.plan_created(plan), subjects.PLANS_CREATED, subjects.STREAM_RUNS)
+        for _ in range(2):  # the second delivery of each is a duplicate
+            await publish(
+                broker, msgs.finished("a", 1), subjects.TASKS_RESULT, subjects.STREAM_TASKS
+            )
+        await publish(broker, msgs.finished("b", 2), subjects.TASKS_RESULT, subjects.STREAM_TASKS)
+        await publish(broker, msgs.plan_created(plan), subjects.PLANS_CREATED, subjects.STREAM_RUNS)
+
+    assert sample(svc, "pulse_run_status_total", status="working") == 1
+    assert sample(svc, "pulse_run_status_total", status="completed") == 1
+    assert sample(svc, "pulse_run_duration_seconds_count", status="completed") == 1
+    for tool in ("calculator", "echo"):
+        assert sample(svc, "pulse_step_executions_total", tool=tool, status="completed") == 1
+        assert sample(svc, "pulse_step_queue_wait_seconds_count", tool=tool) == 1
+
+    # One INFO line per state change, each naming its own step (a's result dispatched b).
+    lines = [r for r in caplog.records if r.levelno == logging.INFO and r.name.startswith("pulse_")]
+    assert [(r.getMessage(), getattr(r, "step_id", None)) for r in lines] == [
+        ("run started", None),
+        ("step dispatched", "a"),
+        ("step completed", "a"),
+        ("step dispatched", "b"),
+        ("step completed", "b"),
+        ("run completed", None),
+    ]
+
+
+async def test_handlers_count_failures_timeouts_cancels_and_restarts(service, msgs) -> None:
+    svc, _store, _tasks, _events = service
+    async with TestNatsBroker(svc.broker) as broker:
+        await publish(
+            broker, msgs.plan_rejected("r-no"), subjects.PLANS_REJECTED, subjects.STREAM_RUNS
+        )
+        failing = msgs.plan({"id": "x"})
+        await publish(
+            broker,
+            msgs.plan_created(failing, "r-bad"),
+            subjects.PLANS_CREATED,
+            subjects.STREAM_RUNS,
+        )
+        await publish(
+            broker,
+            msgs.finished("x", error="boom", run_id="r-bad"),
+            subjects.TASKS_RESULT,
+            subjects.STREAM_TASKS,
+        )
+        await publish(
+            broker,
+            msgs.plan_created(msgs.plan({"id": "a", "timeout_s": 1})),
+            subjects.PLANS_CREATED,
+            subjects.STREAM_RUNS,
+        )
+        await fire_timeout(broker, msgs)
+        await publish(broker, msgs.cancel(3), subjects.RUNS_CANCEL, subjects.STREAM_RUNS)
+        await publish(broker, msgs.restart(4), subjects.RUNS_RESTART, subjects.STREAM_RUNS)
+
+    runs = {
+        status: sample(svc, "pulse_run_status_total", status=status)
+        for status in ("working", "completed", "failed", "canceled", "rejected")
+    }
+    assert runs == {"working": 3, "completed": 0, "failed": 1, "canceled": 1, "rejected": 1}
+    assert sample(svc, "pulse_step_executions_total", tool="echo", status="failed") == 1
+    assert sample(svc, "pulse_step_executions_total", tool="echo", status="timed_out") == 1
+    assert sample(svc, "pulse_run_duration_seconds_count", status="rejected") == 1

@@ -28,15 +28,23 @@ def stream_acks(monkeypatch: pytest.MonkeyPatch) -> list[PubAck]:
     """Make TestNatsBroker answer a stream publish with a `PubAck`, as JetStream does.
 
     Its fake producer returns None, which `pulse_broker.publish` rightly treats as a
-    publish that was never acknowledged. Each fake ack is recorded here.
+    publish that was never acknowledged. Each fake ack is recorded here. A `Nats-Msg-Id`
+    seen before on the same stream is acknowledged as a duplicate, as JetStream does
+    (the fake still delivers it: a redelivery, as far as the subscriber can tell).
     """
     original = FakeProducer.publish
     sequence = itertools.count(1)
     acks: list[PubAck] = []
+    seen: set[tuple[str, str]] = set()
 
     async def publish_with_ack(self: FakeProducer, cmd: object) -> PubAck:
         await original(self, cmd)  # type: ignore[arg-type]
-        ack = PubAck(stream=getattr(cmd, "stream", None) or "", seq=next(sequence))
+        stream = getattr(cmd, "stream", None) or ""
+        message_id = (getattr(cmd, "headers", None) or {}).get("Nats-Msg-Id")
+        duplicate = message_id is not None and (stream, message_id) in seen
+        if message_id is not None:
+            seen.add((stream, message_id))
+        ack = PubAck(stream=stream, seq=next(sequence), duplicate=duplicate or None)
         acks.append(ack)
         return ack
 

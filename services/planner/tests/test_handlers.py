@@ -13,11 +13,21 @@ from nats.js.api import PubAck
 from prometheus_client import CollectorRegistry
 
 from pulse_broker import build_broker, publish
-from pulse_contracts import ErrorCode, PlanCreated, PlanRejected, RunRequested, subjects
+from pulse_contracts import (
+    ErrorCode,
+    Plan,
+    PlanCreated,
+    PlanningFailed,
+    PlanRejected,
+    PlanStep,
+    RunRequested,
+    subjects,
+)
 from pulse_planner import PlannerSettings
 from pulse_planner.domain import RuleBasedPlanner
 from pulse_planner.handlers import register_handlers
-from pulse_planner.pipeline import RulePlanning
+from pulse_planner.metrics import PlannerMetrics
+from pulse_planner.pipeline import Goal, GoalPlanner, PlannedGoal, RulePlanning
 from pulse_telemetry import JsonFormatter, Telemetry
 
 
@@ -35,11 +45,25 @@ class Harness:
 
 
 @pytest.fixture
+def planner() -> GoalPlanner | None:
+    """The planner under test; None: the rule-based one."""
+    return None
+
+
+@pytest.fixture
 async def harness(
-    settings: PlannerSettings, telemetry: Telemetry, stream_acks: list[PubAck]
+    settings: PlannerSettings,
+    telemetry: Telemetry,
+    stream_acks: list[PubAck],
+    planner: GoalPlanner | None,
 ) -> AsyncIterator[Harness]:
     broker = build_broker(settings, telemetry)
-    register_handlers(broker, settings, RulePlanning(RuleBasedPlanner()), telemetry.registry)
+    register_handlers(
+        broker,
+        settings,
+        planner or RulePlanning(RuleBasedPlanner()),
+        PlannerMetrics(telemetry.registry),
+    )
     outbox = Outbox()
     runs = JStream(subjects.STREAM_RUNS, declare=False)
 
@@ -53,6 +77,11 @@ async def harness(
 
     async with TestNatsBroker(broker) as test_broker:
         yield Harness(test_broker, outbox, telemetry.registry)
+
+
+def latency_count(harness: Harness, planner: str, outcome: str) -> float:
+    labels = {"planner": planner, "outcome": outcome}
+    return harness.registry.get_sample_value("pulse_plan_latency_seconds_count", labels) or 0.0
 
 
 async def _request(harness: Harness, run_id: str, prompt: str, tenant: str = "acme") -> None:
@@ -86,12 +115,14 @@ async def test_a_plannable_request_publishes_plan_created(
     [line] = [r for r in caplog.records if r.name == "pulse_planner.handlers"]
     assert line.getMessage() == "plan created"
     assert (line.steps, line.planner) == (3, "rule-based")  # type: ignore[attr-defined]
+    assert line.duration_ms >= 0  # type: ignore[attr-defined]
     assert (
         harness.registry.get_sample_value(
             "pulse_planner_runs_planned_total", {"outcome": "created", "planner": "rule-based"}
         )
         == 1.0
     )
+    assert latency_count(harness, "rule-based", "planned") == 1
 
 
 async def test_an_unplannable_request_publishes_plan_rejected(
@@ -111,13 +142,17 @@ async def test_an_unplannable_request_publishes_plan_rejected(
     assert '"make me a sandwich"' in rejection.error.message
     [line] = [r for r in caplog.records if r.name == "pulse_planner.handlers"]
     assert line.getMessage() == "plan rejected"
-    assert "make me a sandwich" in line.reason  # type: ignore[attr-defined]
+    error = line.error  # type: ignore[attr-defined]
+    assert error["code"] == "planning_failed"
+    assert error["retryable"] is False
+    assert "make me a sandwich" in error["message"]
     assert (
         harness.registry.get_sample_value(
             "pulse_planner_runs_planned_total", {"outcome": "rejected", "planner": "rule-based"}
         )
         == 1.0
     )
+    assert latency_count(harness, "rule-based", "rejected") == 1
 
 
 class _JsonLines(logging.Handler):
@@ -152,3 +187,37 @@ async def test_each_request_gets_its_own_plan_id(harness: Harness) -> None:
     await _request(harness, "a", "list todos")
     await _request(harness, "b", "list todos")
     assert [p.message_id for p, _ in harness.outbox.created] == ["run:a:plan", "run:b:plan"]
+
+
+class CachingPlanner:
+    """Answers from its "cache" first, then rejects: an `auto` pipeline in miniature."""
+
+    name = "auto"
+
+    async def plan_goal(self, goal: Goal) -> PlannedGoal:
+        if goal.prompt == "seen before":
+            plan = Plan(steps=[PlanStep(id="s1", tool="todo.list")])
+            return PlannedGoal(plan, "llm", {"cache": "exact", "similarity": 1.0})
+        raise PlanningFailed("neither the LLM nor the rules can plan it", run_id=goal.run_id)
+
+
+@pytest.mark.parametrize("planner", [CachingPlanner()])
+async def test_plan_latency_names_the_cache_and_the_rules_behind_auto(harness: Harness) -> None:
+    await _request(harness, "cached", "seen before")
+    await _request(harness, "nope", "sort out my week")
+    assert latency_count(harness, "cache", "planned") == 1
+    assert latency_count(harness, "rule-based", "rejected") == 1
+    assert latency_count(harness, "llm", "planned") == 0
+
+
+async def test_a_redelivered_request_is_not_counted_again(harness: Harness) -> None:
+    await _request(harness, "twice", "list todos")
+    await _request(harness, "twice", "list todos")  # its plan is a duplicate JetStream drops
+    assert len(harness.outbox.created) == 2  # the in-memory broker delivers both anyway
+    assert latency_count(harness, "rule-based", "planned") == 1
+    assert (
+        harness.registry.get_sample_value(
+            "pulse_planner_runs_planned_total", {"outcome": "created", "planner": "rule-based"}
+        )
+        == 1.0
+    )

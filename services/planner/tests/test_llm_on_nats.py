@@ -265,7 +265,10 @@ async def test_llm_plans_repairs_falls_back_and_caches_on_real_nats(nats_url: st
             'pulse_planner_llm_plans_total{outcome="repaired"} 1.0',
             'pulse_planner_llm_plans_total{outcome="unavailable"} 1.0',
             'pulse_planner_fallbacks_total{reason="llm_unavailable"} 1.0',
-            'pulse_planner_plan_cache_lookups_total{layer="exact",result="hit"} 1.0',
+            'pulse_cache_requests_total{layer="plan",result="hit"} 1.0',
+            'pulse_plan_latency_seconds_count{outcome="planned",planner="cache"} 1.0',
+            'pulse_plan_latency_seconds_count{outcome="planned",planner="llm"} 2.0',
+            'pulse_plan_latency_seconds_count{outcome="planned",planner="rule-based"} 1.0',
             'pulse_planner_llm_routed_total{agent="cheap",complexity="simple"} 3.0',
         ):
             assert line in metrics, line
@@ -281,7 +284,7 @@ async def test_without_an_adapter_the_rules_plan_and_the_breaker_opens(nats_url:
         metrics = (await planner.http.get("/metrics")).text
         assert 'pulse_planner_fallbacks_total{reason="llm_unavailable"} 2.0' in metrics
         assert 'pulse_planner_fallbacks_total{reason="breaker_open"} 1.0' in metrics
-        assert "pulse_planner_llm_breaker_state 2.0" in metrics
+        assert 'pulse_circuit_breaker_state{breaker="planner-llm"} 2.0' in metrics
 
         # A goal the rules do not understand either is rejected with both reasons.
         await planner.request("run-odd", "sort out my week")

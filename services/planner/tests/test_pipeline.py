@@ -81,16 +81,19 @@ def rig(
     clock = Clock()
     registry = CollectorRegistry()
     metrics = PlannerMetrics(registry)
-    breaker = CircuitBreaker(
-        "llm", failure_threshold=2, cool_down_s=30, clock=clock, on_change=metrics.breaker_changed
-    )
+    breaker = CircuitBreaker("planner-llm", failure_threshold=2, cool_down_s=30, clock=clock)
+    metrics.watch(breaker)
     store = MemoryPlanCacheStore()
     pipeline = PlanningPipeline(
         llm=LlmPlanner(llm, LlmPlannerConfig(request_timeout_s=5)),
         catalogue=StaticCatalogue(builtin_catalogue()),
         fallback=RuleBasedPlanner() if fallback else None,
         breaker=breaker,
-        cache=PlanCache(store, ttl_s=60, on_lookup=metrics.cache_lookup) if cache else None,
+        cache=PlanCache(
+            store, ttl_s=60, on_lookup=lambda layer: metrics.plan_cache_lookup(layer is not None)
+        )
+        if cache
+        else None,
         budget_s=budget_s,
         metrics=metrics,
     )
@@ -154,7 +157,7 @@ async def test_the_breaker_opens_skips_the_llm_then_probes_and_closes() -> None:
     for _ in range(2):
         assert (await r.pipeline.plan_goal(Goal(RULE_GOAL))).planner == "rule-based"
     assert r.breaker.state is BreakerState.OPEN
-    assert r.metric("pulse_planner_llm_breaker_state") == 2
+    assert r.metric("pulse_circuit_breaker_state", breaker="planner-llm") == 2
     asked = len(llm.requests)
 
     # Open: the LLM is not even asked; rules answer at once.
@@ -174,7 +177,7 @@ async def test_the_breaker_opens_skips_the_llm_then_probes_and_closes() -> None:
     r.clock.now += 30
     assert (await r.pipeline.plan_goal(Goal(ODD_GOAL))).planner == "llm"
     assert r.breaker.state is BreakerState.CLOSED
-    assert r.metric("pulse_planner_llm_breaker_state") == 0
+    assert r.metric("pulse_circuit_breaker_state", breaker="planner-llm") == 0
 
 
 async def test_an_unexpected_error_propagates_without_tripping_the_breaker() -> None:
@@ -196,8 +199,8 @@ async def test_a_cached_plan_is_served_without_asking_the_llm() -> None:
     assert len(r.llm.requests) == 1
     assert again.plan == first.plan
     assert (again.planner, again.details["cache"]) == ("llm", "exact")
-    assert r.metric("pulse_planner_plan_cache_lookups_total", layer="exact", result="hit") == 1
-    assert r.metric("pulse_planner_plan_cache_lookups_total", layer="exact", result="miss") == 1
+    assert r.metric("pulse_cache_requests_total", layer="plan", result="hit") == 1
+    assert r.metric("pulse_cache_requests_total", layer="plan", result="miss") == 1
     # Another tenant never sees it.
     await r.pipeline.plan_goal(Goal(ODD_GOAL, tenant="globex"))
     assert len(r.llm.requests) == 2

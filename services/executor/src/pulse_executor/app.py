@@ -24,6 +24,7 @@ from pulse_executor.config import Settings
 from pulse_executor.coordinator import RunCoordinator
 from pulse_executor.domain import RunDefaults
 from pulse_executor.handlers import register_handlers
+from pulse_executor.metrics import ExecutorMetrics
 from pulse_telemetry import Telemetry, setup_telemetry
 
 __all__ = ["ExecutorService", "create_app", "create_service", "main"]
@@ -73,6 +74,7 @@ def create_service(
             state_budget_bytes=settings.run_state_budget_bytes,
         ),
         blobs=blob_store,
+        metrics=ExecutorMetrics(telemetry.registry),
     )
     register_handlers(broker, settings, coordinator)
 

@@ -57,6 +57,8 @@ from pulse_executor.domain import (
     start_run,
     time_out_step,
 )
+from pulse_executor.metrics import ExecutorMetrics
+from pulse_executor.state_changes import log_state_changes, state_changes
 from pulse_telemetry import current_trace_id, extract_context
 
 __all__ = ["EffectsNotPublishedError", "RunCoordinator", "StateContentionError"]
@@ -64,6 +66,7 @@ __all__ = ["EffectsNotPublishedError", "RunCoordinator", "StateContentionError"]
 log = logging.getLogger(__name__)
 
 Decide = Callable[[ExecutorRunState | None, datetime, ReadBlobs], Transition]
+Applied = Callable[[Transition], None]
 
 
 class StateContentionError(PulseError):
@@ -89,8 +92,10 @@ class RunCoordinator:
         clock: Callable[[], datetime] = utcnow,
         defaults: RunDefaults | None = None,
         blobs: BlobStore | None = None,
+        metrics: ExecutorMetrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._blobs: BlobStore = blobs if blobs is not None else InMemoryBlobStore()
         self._effects = effects
         self._attempts = attempts
@@ -123,9 +128,15 @@ class RunCoordinator:
         )
 
     async def record(self, message: TaskFinished) -> Transition:
+        def waited(transition: Transition) -> None:
+            step = transition.state.steps.get(message.step_id) if transition.state else None
+            if self._metrics is not None and step is not None and step.dispatched_at:
+                self._metrics.waited(step.tool, step.dispatched_at, message.started_at)
+
         return await self._apply(
             message.run_id,
             lambda state, now, read: record_result(state, message, now=now, read=read),
+            waited,
         )
 
     async def fire(self, timer: TimerDue) -> Transition:
@@ -157,7 +168,10 @@ class RunCoordinator:
             ),
         )
 
-    async def _apply(self, run_id: str, decide: Decide) -> Transition:
+    async def _apply(
+        self, run_id: str, decide: Decide, applied: Applied | None = None
+    ) -> Transition:
+        """Decide and store one change of the run; `applied` sees it once it is stored."""
         read = NOTHING_READ  # kept across conflicts: a stored value never changes
         for attempt in range(1, self._attempts + 1):
             current = await self._store.load(run_id)
@@ -181,7 +195,9 @@ class RunCoordinator:
                     log.debug("run state changed concurrently, re-applying (try %d)", attempt)
                     await asyncio.sleep(random.uniform(0, self._backoff_s * attempt))
                     continue
-            self._log(transition)
+            self._report(transition)
+            if applied is not None and transition.changed:
+                applied(transition)
             await self._publish(transition)
             return transition
         raise StateContentionError(
@@ -230,13 +246,19 @@ class RunCoordinator:
                 run_id=state.run_id if state else None,
             ) from first
 
-    @staticmethod
-    def _log(transition: Transition) -> None:
-        state = transition.state
-        fields: dict[str, str | int] = {
-            "outcome": transition.outcome,
-            "effects": len(transition.effects),
-        }
-        if state is not None:
-            fields |= {"run_status": state.status.value, "seq": state.seq}
-        log.info(transition.note, extra=fields)
+    def _report(self, transition: Transition) -> None:
+        """Log and count what the transition changed, once: only the replica whose write
+        applied it gets here with a changed transition (a redelivery is a duplicate)."""
+        changes = state_changes(transition)
+        log_state_changes(changes)
+        if self._metrics is not None:
+            self._metrics.record(changes)
+        if log.isEnabledFor(logging.DEBUG):
+            state = transition.state
+            fields: dict[str, str | int] = {
+                "outcome": transition.outcome,
+                "effects": len(transition.effects),
+            }
+            if state is not None:
+                fields |= {"run_status": state.status.value, "seq": state.seq}
+            log.debug(transition.note, extra=fields)

@@ -61,14 +61,14 @@ def build_planner(
             ttl_s=settings.planner_cache_ttl_s,
             embedder=minilm_embedder() if settings.planner_semantic_cache else None,
             similarity_threshold=settings.planner_semantic_threshold,
-            on_lookup=lambda layer, hit: metrics.cache_lookup(layer.value, hit),
+            on_lookup=lambda layer: metrics.plan_cache_lookup(layer is not None),
         )
     breaker = CircuitBreaker(
         "planner-llm",
         failure_threshold=settings.planner_breaker_failures,
         cool_down_s=settings.planner_breaker_cool_down_s,
-        on_change=metrics.breaker_changed,
     )
+    metrics.watch(breaker)
     return PlanningPipeline(
         llm=LlmPlanner(
             llm or NatsLlmClient(broker),
@@ -112,7 +112,7 @@ def create_app(
         if planner is not None
         else build_planner(settings, broker, metrics)
     )
-    register_handlers(broker, settings, chosen, telemetry.registry)
+    register_handlers(broker, settings, chosen, metrics)
     buckets = (
         (subjects.KV_PLAN_CACHE,)
         if settings.planner_mode != "rule" and settings.planner_cache

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from faststream.nats import NatsBroker
-from prometheus_client import CollectorRegistry, Counter
 
 from pulse_broker import durable_pull, publish
 from pulse_contracts import PlanCreated, PlanRejected, RunRequested, subjects
-from pulse_planner.pipeline import GoalPlanner, answer_request
+from pulse_planner.metrics import PlanLatencyLabel, PlannerMetrics
+from pulse_planner.pipeline import Details, GoalPlanner, PlannerMode, answer_request
 from pulse_settings import ServiceSettings
 from pulse_telemetry import bind_run, current_trace_id
 
@@ -22,15 +23,9 @@ def register_handlers(
     broker: NatsBroker,
     settings: ServiceSettings,
     planner: GoalPlanner,
-    registry: CollectorRegistry,
+    metrics: PlannerMetrics,
 ) -> None:
     """Subscribe the planner to run requests on a durable pull consumer replicas share."""
-    outcomes = Counter(
-        "pulse_planner_runs_planned",
-        "Plans published, by outcome; resends dropped by JetStream as duplicates are not counted.",
-        ["outcome", "planner"],
-        registry=registry,
-    )
     # Declared for the AsyncAPI document only; messages go out through `pulse_broker.publish`
     # so they carry `Nats-Msg-Id` and wait for the stream's ack.
     broker.publisher(
@@ -59,33 +54,47 @@ def register_handlers(
         description="Plans every requested run, once.",
     )
     async def plan_requested_run(request: RunRequested) -> None:
+        received = time.perf_counter()
         bind_run(request.run_id, tenant=request.tenant)
         outcome, details = await answer_request(
             planner, request, trace_id=current_trace_id() or request.trace_id
         )
         if isinstance(outcome, PlanCreated):
-            ack = await publish(
-                broker, outcome, subjects.PLANS_CREATED, stream=subjects.STREAM_RUNS
-            )
-            log.info(
-                "plan created",
-                extra={
-                    "planner": outcome.planner,
-                    "steps": len(outcome.plan.steps),
-                    "tools": sorted({step.tool for step in outcome.plan.steps}),
-                    "duplicate": bool(ack.duplicate),
-                    **details,
-                },
-            )
-            if not ack.duplicate:
-                outcomes.labels("created", outcome.planner).inc()
+            subject, answered_by = subjects.PLANS_CREATED, outcome.planner
         else:
-            ack = await publish(
-                broker, outcome, subjects.PLANS_REJECTED, stream=subjects.STREAM_RUNS
-            )
-            log.info(
-                "plan rejected",
-                extra={"reason": outcome.error.message, "duplicate": bool(ack.duplicate)},
-            )
-            if not ack.duplicate:
-                outcomes.labels("rejected", planner.name).inc()
+            # In `auto` mode a goal is rejected only once the rules failed it too.
+            subject, answered_by = subjects.PLANS_REJECTED, _rules_if_auto(planner.name)
+        ack = await publish(broker, outcome, subject, stream=subjects.STREAM_RUNS)
+        seconds = time.perf_counter() - received
+        fields: dict[str, object] = {
+            "planner": answered_by,
+            "duration_ms": round(seconds * 1000, 3),
+            "duplicate": bool(ack.duplicate),
+        }
+        if isinstance(outcome, PlanCreated):
+            steps = outcome.plan.steps
+            fields |= {"steps": len(steps), "tools": sorted({step.tool for step in steps})}
+            log.info("plan created", extra=fields | details)
+        else:
+            error = outcome.error
+            fields["error"] = {
+                "code": error.code.value,
+                "message": error.message,
+                "retryable": error.retryable,
+            }
+            log.info("plan rejected", extra=fields)
+        # A resend JetStream dropped as a duplicate was counted when it was first published.
+        if not ack.duplicate:
+            rejected = isinstance(outcome, PlanRejected)
+            metrics.runs_planned.labels("rejected" if rejected else "created", answered_by).inc()
+            metrics.planned(_latency_label(answered_by, details), rejected, seconds)
+
+
+def _rules_if_auto(name: str) -> str:
+    return "rule-based" if name == PlannerMode.AUTO.value else name
+
+
+def _latency_label(planner: str, details: Details) -> PlanLatencyLabel:
+    if "cache" in details:
+        return "cache"
+    return "llm" if planner == "llm" else "rule-based"

@@ -125,7 +125,12 @@ class LlmPlanner:
             plan = _checked(answer, catalogue, run_id)
             repaired = False
         except InvalidPlan as invalid:
-            log.info("LLM plan invalid, asking for a repair", extra={"errors": invalid.errors})
+            # Validation errors quote the proposed inputs: counted at INFO, listed at DEBUG.
+            log.info(
+                "LLM plan invalid, asking for a repair",
+                extra={"validation_errors": len(invalid.errors)},
+            )
+            log.debug("LLM plan validation errors", extra={"errors": invalid.errors})
             answer = await call.ask(
                 repair_prompt(catalogue, goal, answer, invalid.errors),
                 purpose="repair",
@@ -165,7 +170,9 @@ class LlmPlanner:
         if verdict.approved:
             result.review = "approved"
             return
-        log.info("plan review asked for a re-plan", extra={"feedback": verdict.feedback})
+        # The judge's words can quote the goal: kept out of INFO lines.
+        log.info("plan review asked for a re-plan")
+        log.debug("plan review feedback", extra={"feedback": verdict.feedback})
         try:
             replanned = await call.ask(
                 replan_prompt(catalogue, goal, answer, verdict.feedback or "not approved"),

@@ -3,7 +3,7 @@
 Entries older than `ttl_s` are misses (and are deleted when met by an exact lookup), so
 a plan is never served past its TTL whatever the bucket's own limits are. The cache is
 best effort: a store that fails makes a lookup a miss and a store a no-op, never a failed
-plan.
+plan. `on_lookup` hears of every lookup once: the layer that answered, or None for a miss.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class PlanCache:
         embedder: Embedder | None = None,
         similarity_threshold: float = 0.9,
         clock: Callable[[], float] = time.time,
-        on_lookup: Callable[[CacheLayer, bool], None] | None = None,
+        on_lookup: Callable[[CacheLayer | None], None] | None = None,
     ) -> None:
         self._store = store
         self._ttl_s = ttl_s
@@ -81,16 +81,16 @@ class PlanCache:
             log.warning("embedding model did not load: %s", exc)
 
     async def lookup(self, tenant: str, catalogue_version: str, goal: str) -> CacheHit | None:
+        hit = None
         try:
             hit = await self._exact(tenant, catalogue_version, goal)
-            self._count(CacheLayer.EXACT, hit is not None)
             if hit is None and self._embedder is not None:
                 hit = await self._semantic(self._embedder, tenant, catalogue_version, goal)
-                self._count(CacheLayer.SEMANTIC, hit is not None)
-            return hit
         except Exception as exc:  # best effort: a broken cache must not stop planning
             log.warning("plan cache lookup failed: %s", exc)
-            return None
+        if self._on_lookup is not None:
+            self._on_lookup(hit.layer if hit is not None else None)
+        return hit
 
     async def store(
         self, tenant: str, catalogue_version: str, goal: str, plan: Plan, planner: str
@@ -151,7 +151,3 @@ class PlanCache:
         if best is None:
             return None
         return CacheHit(best[1].plan, best[1].planner, CacheLayer.SEMANTIC, round(best[0], 4))
-
-    def _count(self, layer: CacheLayer, hit: bool) -> None:
-        if self._on_lookup is not None:
-            self._on_lookup(layer, hit)

@@ -223,7 +223,12 @@ def build_event(state: ExecutorRunState, mark: EmittedEvent) -> RunEventBase | N
         return StepCanceled(**common, **step_fields, error=error, finished_at=step.finished_at)
     if step.started_at is None:
         return None
-    finish_fields = {**step_fields, "started_at": step.started_at, "finished_at": step.finished_at}
+    finish_fields = {
+        **step_fields,
+        "started_at": step.started_at,
+        "finished_at": step.finished_at,
+        "agent": step.agent,
+    }
     if mark.kind == "step.completed" and step.status is StepStatus.COMPLETED:
         return StepCompleted(
             **common,

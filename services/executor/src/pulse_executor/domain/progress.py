@@ -75,6 +75,7 @@ def dispatch(draft: Draft, step_id: str, prepared: PreparedInput) -> None:
     step.error = None
     step.retry_at = None
     step.started_at = step.finished_at = None
+    step.agent = None
     draft.emit("step.dispatched", step_id, step.attempt)
 
 

@@ -133,6 +133,7 @@ def record_result(
     target.started_at = result.started_at
     target.finished_at = result.finished_at
     target.usage = result.usage
+    target.agent = result.agent
     run.usage = run.usage + result.usage
     if result.outcome == "succeeded":
         target.status = StepStatus.COMPLETED
