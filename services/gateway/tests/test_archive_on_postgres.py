@@ -16,7 +16,7 @@ import pytest
 
 from pulse_client.keys import ApiKeyStore
 from pulse_client.keys import api_key_hash as client_hash
-from pulse_contracts import RunStatus
+from pulse_contracts import Plan, RunStarted, RunStatus, StepDispatched
 from pulse_gateway import Settings, create_app
 from pulse_gateway.adapters import (
     ArchiveUnavailableError,
@@ -135,6 +135,45 @@ async def test_gets_a_run_with_steps_only_for_its_tenant(archive: PostgresArchiv
     assert run.usage.cost_usd == 0.25
     assert await archive.get_run("tenant-b", "a-1") is None
     assert await archive.get_run("tenant-a", "nope") is None
+
+
+async def test_reads_a_runs_events_in_order_for_its_tenant_only(
+    archive: PostgresArchive, database_url: str
+) -> None:
+    plan = Plan.model_validate(PLAN)
+    common = {"run_id": "a-1", "tenant": "tenant-a", "trace_id": "ab" * 16}
+    events = [
+        RunStarted(message_id="a-1:1", seq=1, prompt="p", plan=plan, planner="x", **common),
+        StepDispatched(
+            message_id="a-1:2",
+            seq=2,
+            step_id="s1",
+            attempt=1,
+            tool="calculator",
+            input={},
+            **common,
+        ),
+    ]
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        rows = [(e.message_id, e.seq, e.type, e.model_dump(mode="json")) for e in events]
+        # One event of a type this gateway does not know: skipped, not an error.
+        rows.append(("a-1:3", 3, "run.paused", {**rows[0][3], "type": "run.paused", "seq": 3}))
+        for event_id, seq, kind, payload in reversed(rows):
+            await conn.execute(
+                "INSERT INTO events (event_id, run_id, seq, type, tenant, trace_id, occurred_at, "
+                "payload) VALUES ($1, 'a-1', $2, $3, 'tenant-a', NULL, $4, $5::jsonb)",
+                event_id,
+                seq,
+                kind,
+                T0,
+                json.dumps(payload),
+            )
+    finally:
+        await conn.close()
+    assert await archive.run_events("tenant-a", "a-1") == events
+    assert await archive.run_events("tenant-b", "a-1") == []
+    assert await archive.run_events("tenant-a", "nope") == []
 
 
 async def test_usage_sums_the_tenants_runs(archive: PostgresArchive) -> None:

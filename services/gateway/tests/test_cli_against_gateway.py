@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,12 @@ from pulse_client import PulseApiError, PulseClient
 from pulse_client.cli import main
 from pulse_contracts import RunEvent, RunStatus, ToolSpec
 from pulse_gateway import Settings, create_app
-from pulse_gateway.adapters import InMemoryRunEvents, InMemoryRunPublisher, InMemoryRunStore
+from pulse_gateway.adapters import (
+    InMemoryRunArchive,
+    InMemoryRunEvents,
+    InMemoryRunPublisher,
+    InMemoryRunStore,
+)
 from pulse_gateway.domain import new_run_id
 from pulse_gateway.wiring import Backends, in_memory_backends
 from pulse_telemetry import setup_telemetry
@@ -148,3 +154,46 @@ async def test_the_client_iterates_pages_and_reports_problems(
             await client.create_run("   ")
         assert refused.value.status == 422
         assert refused.value.problem["errors"]
+
+
+async def test_pulse_trace_draws_the_archived_run_as_text_json_and_html(
+    backends: Backends,
+    serve: Serve,
+    capsys: pytest.CaptureFixture[str],
+    history_of: Callable[[str, str], list[RunEvent]],
+    tmp_path: Path,
+) -> None:
+    archive = backends.archive
+    assert isinstance(archive, InMemoryRunArchive)
+    archive.events["run-tr"] = history_of("run-tr", "tenant-c")
+    page = tmp_path / "run.html"
+    async with serve(_app(backends)) as live:
+        url = live.url
+        code, out, _ = await _pulse(capsys, url, "trace", "run-tr", "--width", "100")
+        assert code == 0
+        lines = out.splitlines()
+        assert lines[0].startswith("run run-tr  COMPLETED")
+        [row] = [line for line in lines if line.startswith("s1 calculator")]
+        assert row.split()[2:4] == ["default", "1"]
+        assert "7" in row.split()
+        assert max(len(line) for line in lines) <= 100
+
+        code, out, _ = await _pulse(capsys, url, "trace", "run-tr", "--json")
+        body = json.loads(out)
+        assert (body["run_id"], body["status"], body["source"]) == (
+            "run-tr",
+            "completed",
+            "archive",
+        )
+        assert [a["attempt"] for a in body["steps"][0]["attempts"]] == [1]
+
+        code, _, err = await _pulse(
+            capsys, url, "trace", "run-tr", "--html", str(page), "--wait", "5"
+        )
+        assert code == 0
+        assert str(page) in err
+        assert "<code>s1</code>" in page.read_text(encoding="utf-8")
+
+        code, _, err = await _pulse(capsys, url, "trace", "no-such-run")
+        assert code == 2
+        assert "404" in err

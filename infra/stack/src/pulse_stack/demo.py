@@ -1,12 +1,16 @@
-"""The sample goals `make demo` runs, with live progress and a summary of each run.
+"""The sample goals `make demo` runs, with live progress, a summary of each run and its
+waterfall (what `pulse trace <run_id>` prints).
 
 Goals go in over HTTP, like any client's; progress comes from the run events every run
-publishes on `pulse.runs.events.<run_id>` — the same public subject other systems follow.
+publishes on `pulse.runs.events.<run_id>` — the same public subject other systems follow;
+the waterfalls come from the archive, through `GET /v1/runs/{id}/timeline`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sys
 import time
 from datetime import datetime
 from typing import Final, cast
@@ -14,9 +18,10 @@ from typing import Final, cast
 import nats
 from nats.aio.msg import Msg
 
-from pulse_client import PulseClient
+from pulse_client import PulseClient, Timeline, render_waterfall
 from pulse_client.client import RunView
 from pulse_client.render import render_run, short
+from pulse_client.trace_cli import uses_colour
 from pulse_contracts import RUN_EVENT_ADAPTER, subjects
 from pulse_contracts.events import (
     RunCompleted,
@@ -39,6 +44,8 @@ SAMPLE_GOALS: Final = (
 )
 DEMO_LLM_LATENCY_MS: Final = 400
 """The offline model answers this slowly in the demo, so parallel steps are visible."""
+ARCHIVE_WAIT_S: Final = 20.0
+"""How long to wait for the archiver to hold a finished run before drawing its waterfall."""
 
 
 def _describe(event: RunEvent) -> str:
@@ -122,7 +129,13 @@ async def run_demo(
             for msg in early:
                 show(msg)
             runs = await asyncio.gather(*(client.wait(str(run["run_id"])) for run in created))
-        await asyncio.sleep(0.1)  # the last events of a run may trail its final state
+            await asyncio.sleep(0.1)  # the last events of a run may trail its final state
+            timelines = await asyncio.gather(
+                *(
+                    client.settled_timeline(str(run["run_id"]), timeout_s=ARCHIVE_WAIT_S)
+                    for run in created
+                )
+            )
     finally:
         await nc.close()
 
@@ -132,5 +145,14 @@ async def run_demo(
         note = _parallel_note(run)
         if note:
             print(note)
+        print()
+    width = shutil.get_terminal_size((120, 24)).columns
+    print("waterfalls (from the archive; `pulse trace <run_id>` prints the same):\n")
+    for body in timelines:
+        print(
+            render_waterfall(
+                Timeline.model_validate(body), width=width, colour=uses_colour(sys.stdout)
+            )
+        )
         print()
     return all(run["status"] == "completed" for run in runs)

@@ -3,6 +3,7 @@
     pulse run "calculate 5 * 3, add the result as a todo, then list all todos"
     pulse runs [--status S] [--since T] [--search TEXT] [--cursor C]
     pulse show|cancel|restart <run_id>
+    pulse trace <run_id> [--html FILE] [--wait S]   (the run's waterfall and trace id)
     pulse tools | status | usage
     pulse keys create|list|revoke ...      (API keys; see pulse_client.keys_cli)
     pulse dlq list|show|replay|purge ...   (dead letters; see pulse_client.dlq_cli)

@@ -12,6 +12,7 @@ import httpx
 from pydantic import ValidationError
 
 from pulse_client.sse import parse_sse
+from pulse_client.timeline import Timeline
 from pulse_contracts import RUN_EVENT_ADAPTER, JsonValue, RunEvent, RunStatus
 
 __all__ = ["PulseApiError", "PulseClient", "RunView"]
@@ -122,6 +123,25 @@ class PulseClient:
             cursor = cast(str | None, page.get("next_cursor"))
             if not cursor:
                 return
+
+    async def timeline_json(self, run_id: str) -> RunView:
+        """`GET /v1/runs/{id}/timeline`: every attempt of every step in time, as JSON."""
+        return await self._json(await self._http.get(f"/v1/runs/{run_id}/timeline"))
+
+    async def timeline(self, run_id: str) -> Timeline:
+        return Timeline.model_validate(await self.timeline_json(run_id))
+
+    async def settled_timeline(
+        self, run_id: str, *, timeout_s: float = 30.0, poll_s: float = 0.25
+    ) -> RunView:
+        """The timeline once the run has ended and the archive holds all of it (see
+        `Timeline.settled`), or as it is when `timeout_s` runs out."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            body = await self.timeline_json(run_id)
+            if Timeline.model_validate(body).settled or time.monotonic() >= deadline:
+                return body
+            await asyncio.sleep(poll_s)
 
     async def cancel_run(self, run_id: str) -> RunView:
         return await self._json(await self._http.post(f"/v1/runs/{run_id}/cancel"))

@@ -1,5 +1,5 @@
-"""`pulse run|runs|show|cancel|restart|tools|status|usage` — the gateway's HTTP API from a
-terminal. Every command takes `--json` for scripts."""
+"""`pulse run|runs|show|trace|cancel|restart|tools|status|usage` — the gateway's HTTP API
+from a terminal. Every command takes `--json` for scripts."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ import argparse
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from pulse_client.client import PulseApiError, PulseClient, RunView
 from pulse_client.progress import Progress
 from pulse_client.render import render_run, render_runs, render_status, render_tools, short
+from pulse_client.trace_cli import add_trace_command, trace
 from pulse_contracts import JsonValue
 
-__all__ = ["RUN_COMMANDS", "add_run_commands", "run_command"]
+__all__ = ["RUN_COMMANDS", "add_run_commands", "parse_when", "run_command"]
 
 Handler = Callable[[argparse.Namespace, PulseClient], Awaitable[int]]
 
@@ -111,6 +112,7 @@ RUN_COMMANDS: dict[str, Handler] = {
     "run": _run,
     "runs": _runs,
     "show": _show,
+    "trace": trace,
     "cancel": _control("cancel"),
     "restart": _control("restart"),
     "tools": _tools,
@@ -119,11 +121,24 @@ RUN_COMMANDS: dict[str, Handler] = {
 }
 
 
-def _when(value: str) -> datetime:
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_when(value: str, *, now: datetime | None = None) -> datetime:
+    """An ISO 8601 time, or an age such as `90s`, `15m`, `2h`, `7d` counted back from now.
+
+    On-call asks "what failed in the last quarter hour", not "since 02:47:13Z".
+    """
+    text = value.strip()
+    unit = _UNITS.get(text[-1:].lower())
+    if unit is not None and text[:-1].replace(".", "", 1).isdigit():
+        return (now or datetime.now(UTC)) - timedelta(seconds=float(text[:-1]) * unit)
     try:
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time nor an age like 15m: {value!r}"
+        ) from None
 
 
 def add_run_commands(
@@ -141,13 +156,16 @@ def add_run_commands(
     runs.add_argument(
         "--status", action="append", help="only this status (repeatable): submitted, working, ..."
     )
-    runs.add_argument("--since", type=_when, help="created at or after (ISO 8601)")
-    runs.add_argument("--until", type=_when, help="created before (ISO 8601)")
+    runs.add_argument(
+        "--since", type=parse_when, help="created at or after (ISO 8601, or an age: 15m, 2h, 7d)"
+    )
+    runs.add_argument("--until", type=parse_when, help="created before (ISO 8601, or an age)")
     runs.add_argument("--search", help="text the goal contains")
     runs.add_argument("--limit", type=int, default=20, help="runs per page (1-100)")
     runs.add_argument("--cursor", help="next page: the cursor the previous page printed")
     show = commands.add_parser("show", parents=[json_flag], help="one run in full")
     show.add_argument("run_id")
+    add_trace_command(commands, json_flag=json_flag)
     for verb, text in (("cancel", "cancel a run"), ("restart", "restart a failed or canceled run")):
         parser = commands.add_parser(verb, parents=[json_flag], help=text)
         parser.add_argument("run_id")
@@ -156,8 +174,8 @@ def add_run_commands(
         "status", parents=[json_flag], help="each component's health and lag (exit 1 if degraded)"
     )
     usage = commands.add_parser("usage", parents=[json_flag], help="your runs, tokens and cost")
-    usage.add_argument("--since", type=_when)
-    usage.add_argument("--until", type=_when)
+    usage.add_argument("--since", type=parse_when)
+    usage.add_argument("--until", type=parse_when)
 
 
 async def run_command(args: argparse.Namespace) -> int:

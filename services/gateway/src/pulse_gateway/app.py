@@ -22,6 +22,7 @@ from pulse_gateway.adapters import (
     RunRequestPublisher,
     RunStore,
 )
+from pulse_gateway.api.baggage import DropClientBaggageMiddleware
 from pulse_gateway.api.deps import GatewayState
 from pulse_gateway.api.events import events_router
 from pulse_gateway.api.limits import BodySizeLimitMiddleware
@@ -206,6 +207,7 @@ def create_app(
         )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(telemetry.registry))
+    app.add_middleware(DropClientBaggageMiddleware)
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=telemetry.tracer_provider,

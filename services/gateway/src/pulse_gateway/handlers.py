@@ -15,6 +15,7 @@ from pulse_gateway.api.problems import PROBLEM_RESPONSES, problem_doc
 from pulse_gateway.api.resources import RunList
 from pulse_gateway.api.strict import refuse_unknown_query
 from pulse_gateway.api.text import IsoDateTime, SearchText
+from pulse_gateway.api.timeline import TimelineView
 from pulse_gateway.domain import (
     CURSOR_PATTERN,
     MAX_PAGE,
@@ -131,6 +132,20 @@ def runs_router() -> APIRouter:
             # Another tenant's run is reported exactly like a missing one.
             raise HTTPException(404, "No such run.")
         return RunView.of(state, ordered_steps(state))
+
+    @router.get(
+        "/{run_id}/timeline",
+        response_model=TimelineView,
+        summary="The run's steps and attempts in time: queue wait, work, agent, usage, errors",
+        description="Built from the archived run events (what `pulse trace` draws). A run "
+        "the archive does not hold yet is answered from its live state (`source: live`).",
+        responses={404: problem_doc("No such run (or another tenant's)")},
+    )
+    async def get_timeline(run_id: str, caller: Caller, history: History) -> TimelineView:
+        timeline = await history.timeline(tenant=caller.id, run_id=run_id)
+        if timeline is None:
+            raise HTTPException(404, "No such run.")
+        return TimelineView.of(timeline)
 
     @router.post(
         "/{run_id}/cancel",

@@ -1,5 +1,6 @@
 """Reading runs: one run (live state first, then the archive), a tenant's runs page by page
-(the archive, plus runs it does not have yet), and a tenant's usage.
+(the archive, plus runs it does not have yet), a run's timeline (the archive's events, else
+the live state) and a tenant's usage.
 
 Every read is scoped to the caller's tenant; another tenant's run reads as missing.
 """
@@ -11,8 +12,23 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from pulse_contracts import RunState
-from pulse_gateway.adapters.ports import RecentRun, RecentRuns, RunArchive, RunStore, UsageTotals
-from pulse_gateway.domain import RunPage, RunQuery, is_run_id, merge_page
+from pulse_gateway.adapters.ports import (
+    ArchiveUnavailableError,
+    RecentRun,
+    RecentRuns,
+    RunArchive,
+    RunStore,
+    UsageTotals,
+)
+from pulse_gateway.domain import (
+    RunPage,
+    RunQuery,
+    RunTimeline,
+    build_timeline,
+    is_run_id,
+    live_timeline,
+    merge_page,
+)
 from pulse_telemetry import run_scope
 
 __all__ = ["RunHistory"]
@@ -53,6 +69,25 @@ class RunHistory:
             if state is not None:
                 return state if state.tenant == tenant else None
             return await self._archive.get_run(tenant, run_id)
+
+    async def timeline(self, *, tenant: str, run_id: str) -> RunTimeline | None:
+        """The run's attempts in time, from its archived events; a run the archive does not
+        hold yet (or while the archive is down) from its live state. Another tenant's run
+        is None."""
+        if not is_run_id(run_id):
+            return None
+        with run_scope(run_id, tenant=tenant):
+            try:
+                events = await self._archive.run_events(tenant, run_id)
+            except ArchiveUnavailableError:
+                state = await self._store.get(run_id)
+                if state is None or state.tenant != tenant:
+                    raise
+                return live_timeline(state)
+            if events:
+                return build_timeline(events)
+            state = await self._store.get(run_id)
+            return live_timeline(state) if state is not None and state.tenant == tenant else None
 
     async def list(self, *, tenant: str, query: RunQuery) -> RunPage:
         archived = await self._archive.list_runs(tenant, query)

@@ -41,6 +41,8 @@ class InMemoryRunArchive:
     def __init__(self, store: InMemoryRunStore) -> None:
         self._store = store
         self.available = True
+        self.events: dict[str, list[RunEvent]] = {}
+        """Archived events by run id (tests put them here)."""
 
     def _check(self) -> None:
         if not self.available:
@@ -59,6 +61,10 @@ class InMemoryRunArchive:
         self._check()
         state = self._store.runs.get(run_id)
         return state.model_copy(deep=True) if state and state.tenant == tenant else None
+
+    async def run_events(self, tenant: str, run_id: str) -> list[RunEvent]:
+        self._check()
+        return [e for e in self.events.get(run_id, []) if e.tenant == tenant]
 
     async def usage(
         self, tenant: str, since: datetime | None, until: datetime | None
@@ -211,6 +217,9 @@ class NoArchive:
 
     async def get_run(self, tenant: str, run_id: str) -> RunState | None:
         return None
+
+    async def run_events(self, tenant: str, run_id: str) -> list[RunEvent]:
+        return []
 
     async def usage(
         self, tenant: str, since: datetime | None, until: datetime | None

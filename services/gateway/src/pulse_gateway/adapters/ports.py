@@ -144,6 +144,11 @@ class RunArchive(Protocol):
         """The archived run with its plan and steps; another tenant's run is None."""
         ...
 
+    async def run_events(self, tenant: str, run_id: str) -> list[RunEvent]:
+        """The run's archived events in `seq` order (the archiver's `events` table); empty
+        for a run it does not hold and for another tenant's run."""
+        ...
+
     async def usage(
         self, tenant: str, since: datetime | None, until: datetime | None
     ) -> UsageTotals: ...

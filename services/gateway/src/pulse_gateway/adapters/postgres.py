@@ -1,7 +1,7 @@
 """Run history, usage and stored API keys from the archiver's PostgreSQL (asyncpg).
 
-The gateway only reads, and only the tables the archiver documents: `runs`, `steps` and
-`api_keys` (see the archiver's README). It never imports the archiver; the SQL is here.
+The gateway only reads, and only the tables the archiver documents: `runs`, `steps`,
+`events` and `api_keys` (see the archiver's README). It never imports the archiver; the SQL is here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,17 @@ from typing import Final
 import asyncpg
 from pydantic import ValidationError
 
-from pulse_contracts import ErrorInfo, Plan, RunState, RunStatus, StepState, StepStatus, Usage
+from pulse_contracts import (
+    RUN_EVENT_ADAPTER,
+    ErrorInfo,
+    Plan,
+    RunEvent,
+    RunState,
+    RunStatus,
+    StepState,
+    StepStatus,
+    Usage,
+)
 from pulse_gateway.adapters.ports import ArchiveUnavailableError, StoredKey, UsageTotals
 from pulse_gateway.domain import RunQuery
 
@@ -50,6 +60,13 @@ _GET_STEPS: Final = """
 SELECT step_id, tool, status, attempt, input, output, error, prompt_tokens,
        completion_tokens, cost_usd, started_at, finished_at
 FROM steps WHERE run_id = $1
+"""
+
+# Bounded: a timeline of more events than this is cut (a run has at most 256 steps).
+_MAX_EVENTS: Final = 20_000
+_GET_EVENTS: Final = f"""
+SELECT payload FROM events WHERE run_id = $1 AND tenant = $2
+ORDER BY seq, occurred_at LIMIT {_MAX_EVENTS}
 """
 
 _USAGE: Final = """
@@ -226,6 +243,18 @@ class PostgresArchive:
         state = _run(row, plan=row["plan"], result=row["result"])
         state.steps = {s["step_id"]: _step(s) for s in steps}
         return state
+
+    async def run_events(self, tenant: str, run_id: str) -> list[RunEvent]:
+        async with self._connection("reading a run's events") as conn:
+            rows = await conn.fetch(_GET_EVENTS, run_id, tenant)
+        events: list[RunEvent] = []
+        for row in rows:
+            try:
+                events.append(RUN_EVENT_ADAPTER.validate_python(row["payload"]))
+            except ValidationError:
+                # An event type newer than this gateway: the timeline goes on without it.
+                log.warning("an archived event of run %s does not validate; skipped", run_id)
+        return events
 
     async def usage(
         self, tenant: str, since: datetime | None, until: datetime | None

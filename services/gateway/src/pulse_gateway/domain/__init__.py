@@ -1,6 +1,6 @@
 """The gateway's pure logic: run ids, the initial run state, how a run is presented, which
 runs may be canceled or restarted, tenants and keys, rate-limit buckets, listing pages,
-event streams and component health."""
+event streams, component health and a run's timeline."""
 
 from pulse_gateway.domain.control import (
     RESTARTABLE_STATUSES,
@@ -29,6 +29,7 @@ from pulse_gateway.domain.listing import (
     merge_page,
     overlay,
 )
+from pulse_gateway.domain.live_timeline import live_timeline
 from pulse_gateway.domain.ratelimit import Bucket, RateDecision, take_token
 from pulse_gateway.domain.runs import (
     RUN_ID_NAMESPACE,
@@ -56,6 +57,14 @@ from pulse_gateway.domain.tenants import (
     new_api_key,
     static_key_id,
 )
+from pulse_gateway.domain.timeline import (
+    AttemptStatus,
+    AttemptTimeline,
+    RestartMark,
+    RunTimeline,
+    StepTimeline,
+    build_timeline,
+)
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -65,6 +74,8 @@ __all__ = [
     "RESTARTABLE_STATUSES",
     "RUN_ID_NAMESPACE",
     "TERMINAL_EVENT_TYPES",
+    "AttemptStatus",
+    "AttemptTimeline",
     "Bucket",
     "ComponentHealth",
     "ConsumerHealth",
@@ -73,16 +84,21 @@ __all__ = [
     "Health",
     "InvalidCursorError",
     "RateDecision",
+    "RestartMark",
     "RunPage",
     "RunQuery",
+    "RunTimeline",
+    "StepTimeline",
     "Tenant",
     "api_key_hash",
+    "build_timeline",
     "cancel_command",
     "component_health",
     "consumer_health",
     "display_prefix",
     "is_run_id",
     "is_terminal_event",
+    "live_timeline",
     "may_cancel",
     "may_request_again",
     "may_restart",
