@@ -51,7 +51,8 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
         timeout_s=settings.database_timeout_s,
     )
     blobs = NatsBlobStore()
-    register_handlers(broker, settings, PostgresArchive(engine), telemetry.registry, blobs)
+    archive = PostgresArchive(engine)
+    register_handlers(broker, settings, archive, telemetry.registry, blobs)
     schema_ready = SchemaReadiness(engine, timeout_s=settings.database_timeout_s)
 
     async def provision() -> None:
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> AsgiFastStream:
         await schema_ready()
 
     async def close_pool() -> None:
+        await archive.close()
         await engine.dispose()
 
     return service_app(

@@ -37,8 +37,10 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def archive(engine: AsyncEngine) -> PostgresArchive:
-    return PostgresArchive(engine)
+async def archive(engine: AsyncEngine) -> AsyncIterator[PostgresArchive]:
+    archive = PostgresArchive(engine)
+    yield archive
+    await archive.close()  # its writer's connection goes back before the engine is disposed
 
 
 async def _count(engine: AsyncEngine, sql: str) -> int:
@@ -112,6 +114,7 @@ async def test_repeated_and_shuffled_events_give_identical_rows(
             expected = fold(events)
             for run_id in ("run-1", "run-2"):
                 assert await archive.get_run(run_id, "acme") == expected[run_id]
+            await archive.close()
         finally:
             await engine.dispose()
     assert all(s == snapshots[0] for s in snapshots[1:])

@@ -55,6 +55,7 @@ async def test_a_stored_output_is_archived_with_its_content(
         ).scalar_one()
     assert payload["output"] is None
     assert payload["output_ref"]["key"] == ref.key
+    await archive.close()
 
 
 async def test_a_value_that_is_gone_is_archived_as_null(
@@ -71,3 +72,4 @@ async def test_a_value_that_is_gone_is_archived_as_null(
     archived = await archive.get_run("run-1", "acme")
     assert archived is not None
     assert archived.steps[0].output is None
+    await archive.close()

@@ -1,47 +1,44 @@
-"""The archive in PostgreSQL: one transaction per event, upserts that follow the merge rules.
+"""The archive in PostgreSQL: events written in batches, reads through SQLAlchemy.
 
-`record` inserts the event keyed by its id and stops there if it was archived before;
-otherwise it upserts the run and step rows the event implies. The `ON CONFLICT DO UPDATE`
-clauses are rendered from `RUN_RULES` / `STEP_RULES`, the same rules the domain's `merge`
-applies, so out-of-order and repeated events end in the same rows. Concurrent events of one
-run serialize on the run row, which every event upserts before its steps.
+`record` hands its event to a group commit: one transaction at a time (`upserts.write_batch`)
+stores every event that queued up meanwhile, keyed by event id, and applies only the new
+ones to their run and step rows with upserts that follow the domain's merge rules — so
+out-of-order and repeated events end in the same rows as when they were written one by one.
+The writes borrow a pooled connection of the SQLAlchemy engine (its pre-ping finds a
+restarted server) and speak asyncpg directly; reads go through SQLAlchemy Core.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select
-from sqlalchemy.dialects.postgresql import insert
+import asyncpg
+from opentelemetry import context as otel_context
+from sqlalchemy import Table, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from pulse_archiver.adapters.models import EventRecord, RunRecord, StepRecord
+from pulse_archiver.adapters.group_commit import GroupCommit
+from pulse_archiver.adapters.held_connection import HeldConnection
+from pulse_archiver.adapters.models import RunRecord, StepRecord
+from pulse_archiver.adapters.spans import batch_write_span
+from pulse_archiver.adapters.upserts import Incoming, write_batch
 from pulse_archiver.domain import (
-    RUN_RULES,
-    STEP_RULES,
     ArchivedRun,
-    Rule,
     RunRow,
     StepRow,
     StoredValues,
     order_steps,
-    project,
     step_id_of,
 )
-from pulse_archiver.domain.merge import Earliest, Fill, Greatest, Key, Newest, NewestPresent
 from pulse_contracts import InvalidMessage, RunEvent, RunStatus, StepStatus
 
 __all__ = ["PostgresArchive", "create_archive_engine"]
 
 _RUNS: Table = RunRecord.__table__  # type: ignore[assignment]
 _STEPS: Table = StepRecord.__table__  # type: ignore[assignment]
-_EVENTS: Table = EventRecord.__table__  # type: ignore[assignment]
 
 
 def create_archive_engine(
@@ -58,52 +55,17 @@ def create_archive_engine(
     )
 
 
-def _merged(rule: Rule, table: Table, excluded: Any, name: str) -> ColumnElement[Any]:
-    stored, incoming = table.c[name], excluded[name]
-    match rule:
-        case Fill():
-            return func.coalesce(stored, incoming)
-        case Earliest():
-            return func.least(stored, incoming)
-        case Greatest():
-            return func.greatest(stored, incoming)
-        case Newest(guard=guard):
-            return case((excluded[guard] > table.c[guard], incoming), else_=stored)
-        case NewestPresent(guard=guard):
-            fresher = or_(stored.is_(None), excluded[guard] >= table.c[guard])
-            return case((and_(incoming.is_not(None), fresher), incoming), else_=stored)
-        case Key():
-            return stored
-
-
-def _upsert(table: Table, rules: Mapping[str, Rule], rows: Sequence[RunRow | StepRow]) -> Any:
-    statement = insert(table).values([_values(row) for row in rows])
-    keys = [name for name, rule in rules.items() if isinstance(rule, Key)]
-    return statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={
-            name: _merged(rule, table, statement.excluded, name)
-            for name, rule in rules.items()
-            if not isinstance(rule, Key)
-        },
-    )
-
-
-def _values(row: RunRow | StepRow) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for field in fields(row):
-        value = getattr(row, field.name)
-        values[field.name] = value.value if isinstance(value, StrEnum) else value
-    return values
-
-
 # SQLSTATE classes that depend on the data alone: 22 data exception, 54 limit exceeded.
 _CONTENT_SQLSTATE_CLASSES = ("22", "54")
 
 
-def _refuses_content(exc: DBAPIError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith(_CONTENT_SQLSTATE_CLASSES)
+def _refuses_content(exc: Exception) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)
+    return (
+        isinstance(exc, asyncpg.PostgresError)
+        and isinstance(sqlstate, str)
+        and sqlstate.startswith(_CONTENT_SQLSTATE_CLASSES)
+    )
 
 
 def _run_row(record: RowMapping) -> RunRow:
@@ -119,48 +81,41 @@ def _step_row(record: RowMapping) -> StepRow:
 
 
 class PostgresArchive:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """`max_batch`: the most events one transaction writes (the consumer's `max_workers`
+    bounds how many wait at once anyway)."""
+
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = 256) -> None:
         self._engine = engine
+        self._connection = HeldConnection(engine)
+        self._commits: GroupCommit[Incoming, bool] = GroupCommit(
+            self._write, max_batch=max_batch, alone=_refuses_content
+        )
 
     async def record(self, event: RunEvent, stored: StoredValues | None = None) -> bool:
-        projection = project(event, stored or {})
         try:
-            async with self._engine.begin() as conn:
-                if not await self._insert_event(conn, event):
-                    return False
-                await conn.execute(_upsert(_RUNS, RUN_RULES, [projection.run]))
-                if projection.steps:
-                    await conn.execute(_upsert(_STEPS, STEP_RULES, projection.steps))
-                return True
-        except DBAPIError as exc:
+            return await self._commits.submit(
+                Incoming(event, stored or {}, otel_context.get_current())
+            )
+        except asyncpg.PostgresError as exc:
             if not _refuses_content(exc):
-                raise  # connection lost, server down, serialization...: redelivered later
+                raise  # server down, serialization, schema missing...: redelivered later
             # Redelivering cannot help content the database refuses (a NUL character in
             # JSON, a value out of range): it goes to the dead-letter stream at once.
             raise InvalidMessage(
-                f"the archive refused event {event.message_id}: {exc.orig}",
+                f"the archive refused event {event.message_id}: {exc}",
                 run_id=event.run_id,
                 step_id=step_id_of(event),
             ) from exc
 
-    @staticmethod
-    async def _insert_event(conn: AsyncConnection, event: RunEvent) -> bool:
-        statement = (
-            insert(_EVENTS)
-            .values(
-                event_id=event.message_id,
-                run_id=event.run_id,
-                seq=event.seq,
-                type=event.type,
-                tenant=event.tenant,
-                trace_id=event.trace_id,
-                occurred_at=event.occurred_at,
-                payload=event.model_dump(mode="json"),
-            )
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(_EVENTS.c.event_id)
-        )
-        return (await conn.execute(statement)).first() is not None
+    async def close(self) -> None:
+        """Finish the writes under way and give the writer's connection back to the pool;
+        call before disposing of the engine."""
+        await self._commits.settled()
+        await self._connection.close()
+
+    async def _write(self, batch: Sequence[Incoming]) -> list[bool]:
+        with batch_write_span([i.event for i in batch], [i.context for i in batch]):
+            return await self._connection.run(lambda conn: write_batch(conn, batch))
 
     async def get_run(self, run_id: str, tenant: str) -> ArchivedRun | None:
         async with self._engine.connect() as conn:
