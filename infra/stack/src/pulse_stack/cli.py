@@ -28,6 +28,8 @@ from pulse_stack.launcher import Stack
 __all__ = ["main"]
 
 _PIDFILE = "stack.json"
+# Prometheus file_sd targets of the running services (infra/observability/prometheus).
+_SCRAPE_TARGETS = "prometheus-targets.json"
 
 
 def _stack(settings: StackSettings, state_dir: Path) -> Stack:
@@ -71,11 +73,13 @@ def _up(settings: StackSettings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     pidfile = settings.state_dir / _PIDFILE
+    targets = settings.state_dir / _SCRAPE_TARGETS
     stack = _stack(settings, settings.state_dir)
     try:
         print("Starting NATS, PostgreSQL and the five services…", flush=True)
         stack.start()
         pidfile.write_text(json.dumps({"launcher": os.getpid(), **stack.pids()}))
+        targets.write_text(json.dumps(stack.scrape_targets(), indent=2))
         _print_urls(stack, settings)
         print("Ctrl-C (or `make down`) stops everything.", flush=True)
         while not stop:
@@ -84,6 +88,7 @@ def _up(settings: StackSettings) -> int:
         print("Stopping…", flush=True)
         stack.stop()
         pidfile.unlink(missing_ok=True)
+        targets.unlink(missing_ok=True)
         print("Stopped.")
     return 0
 

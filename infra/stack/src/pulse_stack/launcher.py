@@ -14,15 +14,23 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 
 from pulse_stack.ports import free_port
 from pulse_stack.servers import EmbeddedNats, EmbeddedPostgres, ServerProcess
 
-__all__ = ["SERVICES", "ServiceSpec", "Stack"]
+__all__ = ["SERVICES", "ScrapeTargets", "ServiceSpec", "Stack"]
 
 log = logging.getLogger(__name__)
+
+
+class ScrapeTargets(TypedDict):
+    """A Prometheus file_sd target group: addresses to scrape and the labels they get."""
+
+    targets: list[str]
+    labels: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -207,6 +215,21 @@ class Stack:
     @property
     def gateway_url(self) -> str:
         return self.service("gateway").url
+
+    def scrape_targets(self) -> list[ScrapeTargets]:
+        """Every running service's metrics address as Prometheus file_sd target groups.
+
+        `pulse-stack up` writes them to `<state_dir>/prometheus-targets.json`, which the local
+        Prometheus and collector configs in infra/observability read: the ports are free ports
+        picked at start-up, so no static scrape config could name them.
+        """
+        return [
+            {
+                "targets": [f"127.0.0.1:{s.port}"],
+                "labels": {"service": s.spec.name, "replica": str(s.replica)},
+            }
+            for s in self.running
+        ]
 
     def pids(self) -> dict[str, int]:
         pids = {f"{s.spec.name}-{s.replica}": s.proc.pid for s in self.running if s.proc.pid}
