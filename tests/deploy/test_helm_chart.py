@@ -112,8 +112,9 @@ def test_credentials_come_from_the_secret(
         "name": RELEASE,
         "key": "api-keys",
     }
+    # The gateway reads the archive (listings, timelines, usage, stored keys).
+    assert gateway["PULSE_DATABASE_URL"] == archiver["PULSE_DATABASE_URL"]
     assert "PULSE_API_KEYS" not in archiver
-    assert "PULSE_DATABASE_URL" not in gateway
 
 
 def test_a_changed_credential_rolls_only_the_pods_that_read_it(render: Render) -> None:
@@ -155,9 +156,18 @@ def test_a_missing_credential_fails_the_render(
 
 
 def test_a_disabled_component_needs_no_credentials(render: Render) -> None:
+    gateway_off_the_archive = {
+        "egress": {"database": False},
+        "secretEnv": {"PULSE_DATABASE_URL": None},  # null deletes a default key in Helm
+    }
     manifests = render(
-        {"secrets": {"apiKeys": "k"}, "components": {"archiver": {"enabled": False}}}
+        {
+            "secrets": {"apiKeys": "k"},
+            "components": {"archiver": {"enabled": False}, "gateway": gateway_off_the_archive},
+        }
     )
+    gateway = env_of(container(of_kind(manifests, "Deployment")[f"{RELEASE}-gateway"]))
+    assert "PULSE_DATABASE_URL" not in gateway
     assert f"{RELEASE}-archiver" not in of_kind(manifests, "Deployment")
     job = of_kind(manifests, "Job")[f"{RELEASE}-setup"]
     # Only the streams are left to provision; no migration and no database.

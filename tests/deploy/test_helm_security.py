@@ -122,7 +122,7 @@ def test_one_network_policy_per_component_and_the_setup_job(
 @pytest.mark.parametrize(
     ("name", "ports"),
     [
-        ("gateway", {53, 4222, 4317, 4318}),
+        ("gateway", {53, 4222, 4317, 4318, 5432}),
         ("planner", {53, 4222, 4317, 4318}),
         ("executor", {53, 4222, 4317, 4318}),
         ("agent-adapter", {53, 4222, 4317, 4318, 443}),
