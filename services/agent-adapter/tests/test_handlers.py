@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from pulse_agent_adapter.adapters import InMemoryTodoStore
 from pulse_agent_adapter.app import build_registry
+from pulse_agent_adapter.cancellation import RunningTasks
 from pulse_agent_adapter.config import Settings
 from pulse_agent_adapter.domain import ToolContext
 from pulse_agent_adapter.handlers import register_handlers
@@ -40,6 +41,21 @@ class BrokenStoreTool:
 
     async def run(self, input: dict[str, JsonValue], ctx: ToolContext) -> JsonValue:
         raise ConnectionError("KV unreachable")
+
+
+class WhereAmITool:
+    """Says whether its attempt is registered as running (stoppable) while it runs."""
+
+    description = "Where the tool runs."
+    input_schema: dict[str, JsonValue] = {"type": "object"}
+
+    def __init__(self, name: str, running: RunningTasks, *, inline: bool) -> None:
+        self.name = name
+        self.inline = inline
+        self._running = running
+
+    async def run(self, input: dict[str, JsonValue], ctx: ToolContext) -> JsonValue:
+        return self._running.is_running((ctx.run_id, ctx.step_id, 1))
 
 
 @dataclass
@@ -76,14 +92,24 @@ async def harness() -> AsyncIterator[Harness]:
     provider.add_span_processor(SimpleSpanProcessor(spans))
     telemetry = Telemetry("agent-adapter", provider, CollectorRegistry())
     broker = build_broker(settings, telemetry)
+    running = RunningTasks()
     registry = build_registry(
         settings,
         todo_store=InMemoryTodoStore(),
         llm=local_gateway(settings, tracer_provider=provider),
-        extra_tools=[BrokenStoreTool()],
+        extra_tools=[
+            BrokenStoreTool(),
+            WhereAmITool("where.inline", running, inline=True),
+            WhereAmITool("where.task", running, inline=False),
+        ],
     )
     register_handlers(
-        broker, settings, registry=registry, tracer=telemetry.tracer, metrics=telemetry.registry
+        broker,
+        settings,
+        registry=registry,
+        tracer=telemetry.tracer,
+        metrics=telemetry.registry,
+        running=running,
     )
     h = Harness(broker, spans)
 
@@ -123,6 +149,20 @@ async def test_dispatch_in_task_finished_out(harness: Harness) -> None:
     assert span.attributes["pulse.step_id"] == "s1"
     assert span.attributes["pulse.attempt"] == 3
     assert "traceparent" in harness.headers[0]
+    # The run travels on as baggage, for the executor's log lines and its next hops.
+    baggage = dict(item.split("=", 1) for item in harness.headers[0]["baggage"].split(","))
+    assert (baggage["run_id"], baggage["tenant"]) == ("run-1", "acme")
+
+
+async def test_cheap_tools_run_inline_and_the_others_in_a_stoppable_task(
+    harness: Harness,
+) -> None:
+    await harness.dispatch("where.inline", {}, step_id="a")
+    await harness.dispatch("where.task", {}, step_id="b")
+    assert [(r.step_id, r.output) for r in harness.results] == [("a", False), ("b", True)]
+    # Both are the same kind of step to everyone else: a span, a result, a duration.
+    names = [s.name for s in harness.spans.get_finished_spans()]
+    assert {"execute_tool where.inline", "execute_tool where.task"} <= set(names)
 
 
 async def test_unknown_tool_gives_a_failed_result(harness: Harness) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats import NatsBroker
+from faststream.nats.message import NatsMessage
 from opentelemetry.trace import Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 from prometheus_client import CollectorRegistry, Histogram
@@ -22,7 +23,7 @@ from pulse_agent_adapter.spans import (
 )
 from pulse_broker import durable_pull
 from pulse_contracts import DispatchTask, TaskFinished, subjects
-from pulse_telemetry import bind_run, current_trace_id, inject_headers
+from pulse_telemetry import bind_run, current_trace_id
 
 __all__ = ["register_handlers"]
 
@@ -46,11 +47,13 @@ def register_handlers(
     running = running or RunningTasks()
     register_cancel_listener(broker, running)
     beat_every_s = heartbeat_interval(settings.ack_wait_s)
-    tool_seconds = Histogram(
-        "pulse_tool_duration_seconds",
-        "How long each tool call took, by tool and outcome.",
-        ("tool", "outcome"),
-        registry=metrics,
+    tool_seconds = _ToolSeconds(
+        Histogram(
+            "pulse_tool_duration_seconds",
+            "How long each tool call took, by tool and outcome.",
+            ("tool", "outcome"),
+            registry=metrics,
+        )
     )
     results = broker.publisher(
         subjects.TASKS_RESULT,
@@ -69,7 +72,7 @@ def register_handlers(
         title="DispatchTask",
         description="Run one step's tool; an infrastructure failure is redelivered.",
     )
-    async def run_task(task: DispatchTask, msg: NatsMessage) -> None:
+    async def run_task(task: DispatchTask) -> None:
         bind_run(task.run_id, task.step_id, task.tenant)
         if running.is_canceled(task_key(task)):
             log.info("attempt %d was canceled before it ran", task.attempt)
@@ -82,14 +85,18 @@ def register_handlers(
             "pulse.attempt": task.attempt,
         }
         with tracer.start_as_current_span(tool_span_name(task.tool), attributes=attributes) as span:
-            async with keep_alive(msg, beat_every_s):
-                trace_id = current_trace_id() or task.trace_id
-                work = (
-                    execute_task(registry, task, trace_id=trace_id)
-                    if large is None
-                    else large.execute(registry, task, trace_id=trace_id)
-                )
-                finished = await running.run(task_key(task), work)
+            trace_id = current_trace_id() or task.trace_id
+            work = (
+                execute_task(registry, task, trace_id=trace_id)
+                if large is None
+                else large.execute(registry, task, trace_id=trace_id)
+            )
+            if not task.input_refs and registry.runs_inline(task.tool):
+                # Done before a heartbeat or a CancelTask could matter: no task of its own.
+                finished: TaskFinished | None = await work
+            else:
+                async with keep_alive(_consumed(broker), beat_every_s):
+                    finished = await running.run(task_key(task), work)
             if finished is None:  # the executor no longer wants it: no result, just the ack
                 span.set_attribute("pulse.canceled", True)
                 log.info("attempt %d stopped on request", task.attempt)
@@ -100,19 +107,48 @@ def register_handlers(
                 span.set_status(Status(StatusCode.ERROR, finished.error.message))
         # The deterministic id makes a redelivered task's second result a duplicate. Sent
         # through the declared publisher rather than pulse_broker.publish, which insists on
-        # a PubAck that the in-memory TestNatsBroker never returns.
+        # a PubAck that the in-memory TestNatsBroker never returns. Its telemetry
+        # middleware writes `traceparent` (its own publish span) and the run's `baggage`:
+        # injecting them here too was work it overwrote.
         await results.publish(
             finished,
-            headers=inject_headers({"Nats-Msg-Id": finished.message_id}),
+            headers={"Nats-Msg-Id": finished.message_id},
             stream=subjects.STREAM_TASKS,
         )
         _report(finished, tool_seconds)
 
 
-def _report(finished: TaskFinished, tool_seconds: Histogram) -> None:
+def _consumed(broker: NatsBroker) -> NatsMessage:
+    """The message being handled, from FastStream's context.
+
+    Not a `msg: NatsMessage` handler parameter: FastStream resolves that through a
+    synchronous dependency, which fast_depends runs in a worker thread — a thread hand-off
+    per message for what is a context lookup.
+    """
+    message = broker.context.get_local("message")
+    if not isinstance(message, NatsMessage):  # pragma: no cover - FastStream always sets it
+        raise RuntimeError("no NATS message is being handled")
+    return message
+
+
+class _ToolSeconds:
+    """`pulse_tool_duration_seconds{tool,outcome}`, each labelled series looked up once."""
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._histogram = histogram
+        self._series: dict[tuple[str, str], Histogram] = {}
+
+    def observe(self, tool: str, outcome: str, seconds: float) -> None:
+        series = self._series.get((tool, outcome))
+        if series is None:
+            series = self._series[(tool, outcome)] = self._histogram.labels(tool, outcome)
+        series.observe(seconds)
+
+
+def _report(finished: TaskFinished, tool_seconds: _ToolSeconds) -> None:
     """One line per tool run. Never the tool's input or output: they are user data."""
     seconds = (finished.finished_at - finished.started_at).total_seconds()
-    tool_seconds.labels(finished.tool, finished.outcome).observe(seconds)
+    tool_seconds.observe(finished.tool, finished.outcome, seconds)
     error = finished.error
     log.log(
         logging.INFO if error is None else logging.WARNING,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from pulse_agent_adapter.domain.tools import DEFAULT_TOOL_VERSION, Tool, ToolContext
+from pulse_agent_adapter.domain.tools import DEFAULT_TOOL_VERSION, Tool, ToolContext, runs_inline
 from pulse_contracts import JsonValue, PulseError
 
 __all__ = ["MeteredTool", "ToolMetrics"]
@@ -56,6 +56,10 @@ class MeteredTool:
     def __init__(self, tool: Tool, metrics: ToolMetrics) -> None:
         self.inner = tool
         self._metrics = metrics
+        # Labelled series looked up once each, on first use (so /metrics shows only the
+        # series that happened): `labels()` per call costs more than a cheap tool's run.
+        self._seconds: Histogram | None = None
+        self._calls: dict[str, Counter] = {}
 
     @property
     def name(self) -> str:
@@ -77,6 +81,10 @@ class MeteredTool:
     def input_schema(self) -> dict[str, JsonValue]:
         return self.inner.input_schema
 
+    @property
+    def inline(self) -> bool:
+        return runs_inline(self.inner)
+
     async def run(self, input: dict[str, JsonValue], ctx: ToolContext) -> JsonValue:
         started = time.perf_counter()
         outcome = "error"
@@ -92,5 +100,16 @@ class MeteredTool:
             self._metrics.errors.labels(self.name, "infrastructure").inc()
             raise
         finally:
-            self._metrics.calls.labels(self.name, outcome).inc()
-            self._metrics.seconds.labels(self.name).observe(time.perf_counter() - started)
+            self._count(outcome)
+            self._observe(time.perf_counter() - started)
+
+    def _count(self, outcome: str) -> None:
+        calls = self._calls.get(outcome)
+        if calls is None:
+            calls = self._calls[outcome] = self._metrics.calls.labels(self.name, outcome)
+        calls.inc()
+
+    def _observe(self, seconds: float) -> None:
+        if self._seconds is None:
+            self._seconds = self._metrics.seconds.labels(self.name)
+        self._seconds.observe(seconds)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from pulse_agent_adapter.domain import CalculatorTool, ToolContext, ToolRegistry
+from pulse_agent_adapter.domain import CalculatorTool, TextRepeatTool, ToolContext, ToolRegistry
+from pulse_agent_adapter.tool_metrics import MeteredTool, ToolMetrics
 from pulse_contracts import ErrorCode, JsonValue, ToolNotFound
 
 
@@ -38,3 +40,14 @@ def test_names_are_unique() -> None:
     registry = ToolRegistry([EchoTool()])
     with pytest.raises(ValueError, match="already registered"):
         registry.register(EchoTool())
+
+
+def test_only_tools_that_say_so_run_inline() -> None:
+    metrics = ToolMetrics.on(CollectorRegistry())
+    registry = ToolRegistry(
+        [EchoTool(), MeteredTool(CalculatorTool(), metrics), MeteredTool(TextRepeatTool(), metrics)]
+    )
+    assert registry.runs_inline("calculator")  # through the metrics wrapper too
+    assert registry.runs_inline("text.repeat")
+    assert not registry.runs_inline("echo")  # no `inline` attribute: a task of its own
+    assert registry.runs_inline("shell")  # unknown: the answer is an immediate failure

@@ -146,6 +146,7 @@ class CalculatorInput(BaseModel):
 
 class CalculatorTool:
     name = "calculator"
+    inline = True  # microseconds of pure arithmetic, bounded by the limits above
     description = (
         "Evaluate an arithmetic expression (numbers, + - * / // % **, parentheses) and "
         "return the number; integral results are integers."

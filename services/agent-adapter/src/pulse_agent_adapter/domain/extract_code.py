@@ -71,6 +71,7 @@ class ExtractCodeInput(BaseModel):
 class ExtractCodeTool:
     name = "text.extract_code"
     version = "1.0.0"
+    inline = True  # one regular-expression pass over a bounded text; never waits
     description = (
         "Extract the fenced code blocks (```lang ... ```) of a text; `code` is the first "
         "matching block, `blocks` all of them."

@@ -25,6 +25,7 @@ class TextRepeatInput(BaseModel):
 
 class TextRepeatTool:
     name = "text.repeat"
+    inline = True  # one bounded string multiplication; never waits
     description = (
         "Return `text` repeated `times` times (at most 8 MiB of UTF-8), e.g. to produce "
         "a large output."

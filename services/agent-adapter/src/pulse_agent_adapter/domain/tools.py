@@ -3,6 +3,10 @@
 A tool may also say which `version` of its contract it implements (semantic versioning,
 default 1.0.0) and describe its result with an `output_schema`; the registry turns every
 tool into a `ToolSpec` for the catalogue (KV `pulse_tools`, `GET /v1/tools`).
+
+A tool that never waits and does only a little pure computation (the calculator) may say
+`inline = True`: the adapter then runs it in the message's own task, without the task,
+heartbeat and cancel bookkeeping a long call needs (`ToolRegistry.runs_inline`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ __all__ = [
     "ToolContext",
     "ToolRegistry",
     "parse_input",
+    "runs_inline",
     "tool_spec",
 ]
 
@@ -78,6 +83,11 @@ class Tool(Protocol):
     async def run(self, input: dict[str, JsonValue], ctx: ToolContext) -> JsonValue: ...
 
 
+def runs_inline(tool: Tool) -> bool:
+    """True if `tool` says it is cheap enough to run inline (`inline = True`; default no)."""
+    return getattr(tool, "inline", False) is True
+
+
 def tool_spec(tool: Tool) -> ToolSpec:
     """The catalogue entry of `tool`; `version` and `output_schema` are optional on a tool."""
     version = getattr(tool, "version", DEFAULT_TOOL_VERSION)
@@ -126,6 +136,12 @@ class ToolRegistry:
             raise ToolNotFound(
                 f"no tool named {name!r} (known: {known})", run_id=run_id, step_id=step_id
             ) from None
+
+    def runs_inline(self, name: str) -> bool:
+        """Whether the tool called `name` may run in the caller's task (see the module).
+        An unknown name too: the answer is an immediate `tool_not_found`."""
+        tool = self._tools.get(name)
+        return tool is None or runs_inline(tool)
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools

@@ -157,11 +157,21 @@ class JetStreamRecentRuns:
                 log.debug("unsubscribing the recent-runs feed failed", exc_info=True)
 
     async def _on_request(self, msg: Msg) -> None:
+        if self._seen_already(msg):
+            return  # most often this gateway's own submission, noted when it was made
         try:
             request = RunRequested.model_validate_json(msg.data)
         except ValidationError:
             return  # the planner dead-letters it; it never becomes a run
         self._add(RecentRun(request.run_id, request.tenant, request.occurred_at, request.prompt))
+
+    def _seen_already(self, msg: Msg) -> bool:
+        """Whether the message id (`run:<id>:requested`, as the gateway sends it) names a
+        run already listed, which spares validating the whole request."""
+        message_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+        prefix, _, rest = message_id.partition(":")
+        run_id, _, kind = rest.rpartition(":")
+        return prefix == "run" and kind == "requested" and run_id in self._seen
 
     def _add(self, run: RecentRun) -> None:
         if run.run_id in self._seen:

@@ -27,11 +27,18 @@ class HttpMetrics:
             registry=registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        # Each (method, route, status) series looked up once: `labels()` per request is
+        # a lock and a few allocations on the path of every answer.
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = (method, route, str(status))
-        self.requests.labels(*labels).inc()
-        self.duration.labels(*labels).observe(seconds)
+        series = self._series.get((method, route, status))
+        if series is None:
+            labels = (method, route, str(status))
+            series = (self.requests.labels(*labels), self.duration.labels(*labels))
+            self._series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 def _route_template(scope: Scope) -> str:

@@ -5,7 +5,6 @@ say) it is left to finish on its own terms."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from starlette.requests import Request
@@ -27,35 +26,41 @@ class RequestTimeoutMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = asyncio.Event()
+        # One task for the request and a timer that cancels it unless it has started
+        # answering: no second task, event or `asyncio.wait` per request, which cost as
+        # much as a cheap endpoint's own work. The request keeps a task (and a context)
+        # of its own, as the SDKs mounted here (A2A) expect.
+        started = False
+        cut_off = False
 
         async def send_noting_start(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                started.set()
+                started = True
             await send(message)
 
+        def cut_off_unless_started() -> None:
+            nonlocal cut_off
+            if not started:
+                cut_off = True
+                handling.cancel()
+
         handling = asyncio.ensure_future(self.app(scope, receive, send_noting_start))
-        waiting_for_start = asyncio.ensure_future(started.wait())
+        deadline = asyncio.get_running_loop().call_later(self.timeout_s, cut_off_unless_started)
         try:
-            done, _ = await asyncio.wait(
-                {handling, waiting_for_start},
-                timeout=self.timeout_s,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        except BaseException:
-            handling.cancel()
-            raise
+            # Awaiting the task directly: cancelling this one (a shutdown) cancels it too.
+            await handling
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not cut_off or (current is not None and current.cancelling()):
+                raise
+        except Exception:
+            if not cut_off:  # what a request cut off raised on its way out gives way to the 504
+                raise
         finally:
-            waiting_for_start.cancel()
-        if done:
-            # Answered (or answering) in time: let it run to the end, errors included.
-            await handling
-            return
-        handling.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await handling
-        if started.is_set():  # it began answering while being canceled; nothing to add
-            return
+            deadline.cancel()
+        if not cut_off or started:
+            return  # answered, or began answering while being cut off: nothing to add
         log.warning(
             "%s %s took over %.1f s; answered 504",
             scope.get("method"),
