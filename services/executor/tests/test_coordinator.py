@@ -7,10 +7,17 @@ import asyncio
 import pytest
 
 from pulse_broker import KvConflict
-from pulse_contracts import DispatchTask, RunEventBase, RunStatus, StepStatus
+from pulse_contracts import (
+    DispatchTask,
+    RetryDue,
+    RunEventBase,
+    RunStatus,
+    StepStatus,
+    StepTimeoutDue,
+)
 from pulse_executor import EffectsNotPublishedError, RunCoordinator, StateContentionError
 from pulse_executor.adapters import InMemoryRunStore
-from pulse_executor.domain import Effect
+from pulse_executor.domain import Effect, PendingTimer
 
 
 class RecordingPublisher:
@@ -143,3 +150,91 @@ async def test_ignored_messages_write_nothing(msgs) -> None:
     assert t.outcome == "ignored"
     assert store.writes == 0
     assert publisher.effects == []
+
+
+# --- states kept from this replica's own writes -----------------------------------------
+
+
+async def test_a_run_this_replica_wrote_is_not_read_back(msgs) -> None:
+    store = InMemoryRunStore()
+    coordinator = RunCoordinator(store, RecordingPublisher())
+    await coordinator.start(
+        msgs.plan_created(msgs.plan({"id": "a"}, {"id": "b", "depends_on": ["a"]}))
+    )
+    loads = store.loads
+    assert (await coordinator.record(msgs.finished("a", 1))).changed
+    assert (await coordinator.record(msgs.finished("b", 2))).changed
+    assert store.loads == loads, "both results were decided from the state written here"
+    stored = await store.load("run-1")
+    assert stored is not None
+    assert stored.value.status is RunStatus.COMPLETED
+
+
+async def test_a_state_another_replica_changed_is_read_again_after_the_conflict(msgs) -> None:
+    store = InMemoryRunStore()
+    first, second = (
+        RunCoordinator(store, RecordingPublisher()),
+        RunCoordinator(store, RecordingPublisher()),
+    )
+    await first.start(msgs.plan_created(msgs.plan({"id": "a"}, {"id": "b"})))
+    assert (await second.record(msgs.finished("a", 1))).changed
+    conflicts = store.conflicts
+    t = await first.record(msgs.finished("b", 2))  # decided from a stale state first
+    assert t.changed
+    assert store.conflicts == conflicts + 1
+    stored = await store.load("run-1")
+    assert stored is not None
+    assert stored.value.status is RunStatus.COMPLETED
+    assert stored.value.result == {"a": 1, "b": 2}
+
+
+async def test_a_message_a_kept_state_would_ignore_is_checked_against_the_store(msgs) -> None:
+    """Another replica timed attempt 1 out and dispatched attempt 2: its result counts."""
+    store = InMemoryRunStore()
+    here, elsewhere = RecordingPublisher(), RecordingPublisher()
+    first, second = RunCoordinator(store, here), RunCoordinator(store, elsewhere)
+    await first.start(msgs.plan_created(msgs.plan({"id": "a"})))
+    (timeout,) = [e for e in here.effects if isinstance(e, StepTimeoutDue)]
+    await second.fire(timeout)
+    (retry,) = [e for e in elsewhere.effects if isinstance(e, RetryDue)]
+    await second.fire(retry)
+    t = await first.record(msgs.finished("a", "late but current", attempt=2))
+    assert t.changed, t.note
+    stored = await store.load("run-1")
+    assert stored is not None
+    assert stored.value.result == "late but current"
+
+
+# --- timers made moot ------------------------------------------------------------------
+
+
+class Withdrawals:
+    def __init__(self, fail: bool = False) -> None:
+        self.withdrawn: list[PendingTimer] = []
+        self.fail = fail
+
+    async def withdraw(self, timers: tuple[PendingTimer, ...]) -> None:
+        if self.fail:
+            raise ConnectionError("nats went away")
+        self.withdrawn.extend(timers)
+
+
+async def test_timers_a_change_made_moot_are_withdrawn_after_the_write(msgs) -> None:
+    timers = Withdrawals()
+    coordinator = RunCoordinator(InMemoryRunStore(), RecordingPublisher(), timers=timers)
+    await coordinator.start(msgs.plan_created(msgs.plan({"id": "a"})))
+    assert timers.withdrawn == []
+    await coordinator.record(msgs.finished("a", 1))
+    assert timers.withdrawn == [
+        PendingTimer("run-1", "a", 1, "timeout"),
+        PendingTimer("run-1", "-", 0, "deadline"),
+    ]
+
+
+async def test_a_failed_withdrawal_does_not_fail_the_message(msgs) -> None:
+    publisher = RecordingPublisher()
+    coordinator = RunCoordinator(InMemoryRunStore(), publisher, timers=Withdrawals(fail=True))
+    await coordinator.start(msgs.plan_created(msgs.plan({"id": "a"})))
+    t = await coordinator.record(msgs.finished("a", 1))
+    assert t.changed
+    assert [e.type for e in publisher.events()][-1] == "run.completed"

@@ -18,8 +18,9 @@ from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
+from opentelemetry import trace
 
-from pulse_broker import KvConflict, publish
+from pulse_broker import KvConflict
 from pulse_contracts import (
     RUN_EVENT_ADAPTER,
     DispatchTask,
@@ -35,7 +36,7 @@ from pulse_contracts import (
     utcnow,
 )
 from pulse_executor import ExecutorService, Settings, create_service
-from pulse_executor.adapters import NatsRunStore
+from pulse_executor.adapters import DirectSend, NatsRunStore
 from pulse_executor.domain import ExecutorRunState
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
@@ -223,6 +224,11 @@ async def drained(nc: Client, durable: str, stream: str) -> bool:
     return info.num_pending == 0 and info.num_ack_pending == 0
 
 
+async def no_timers_held(nc: Client) -> bool:
+    info = await nc.jetstream().stream_info(subjects.STREAM_TIMERS)
+    return info.state.messages == 0
+
+
 def handled_results(service: ExecutorService) -> float:
     total = 0.0
     for metric in service.telemetry.registry.collect():
@@ -267,6 +273,8 @@ async def test_a_run_completes_against_real_nats(nats_url: str, nc: Client, msgs
         await wait_for(
             lambda: drained(nc, subjects.Durable.EXECUTOR_RESULTS, subjects.STREAM_TASKS)
         )
+        # Every step's timeout and the run's deadline were withdrawn, not left to fire.
+        await wait_for(lambda: no_timers_held(nc), what="the moot timers to be withdrawn")
     assert state.status is RunStatus.COMPLETED, state.error
     assert state.result == {"text": "total is 33"}
     assert all(s.status is StepStatus.COMPLETED and s.attempt == 1 for s in state.steps.values())
@@ -355,11 +363,13 @@ async def test_effects_lost_after_the_write_are_republished_on_redelivery(
     """The process 'dies' between storing the state and publishing b's dispatch."""
     failures = {"left": 1}
 
+    direct = DirectSend(trace.get_tracer(__name__))
+
     async def flaky(broker, message, subject, *, stream, headers=None) -> PubAck:
         if isinstance(message, DispatchTask) and message.step_id == "b" and failures["left"]:
             failures["left"] -= 1
             raise ConnectionError("connection lost before the dispatch was sent")
-        return await publish(broker, message, subject, stream=stream, headers=headers)
+        return await direct(broker, message, subject, stream=stream, headers=headers)
 
     plan = msgs.plan({"id": "a"}, {"id": "b", "input": {"v": "{{steps.a.output}}"}})
     service = create_service(settings(nats_url), send=flaky, install_telemetry=False)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
@@ -17,7 +18,7 @@ from pulse_broker.dlq_metrics import dead_letter_metrics
 from pulse_settings import ServiceSettings
 from pulse_telemetry import Telemetry
 
-__all__ = ["ReadinessCheck", "serve", "service_app"]
+__all__ = ["ReadinessCheck", "event_loop", "serve", "service_app"]
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +97,19 @@ def service_app(
     )
 
 
+def event_loop() -> Literal["uvloop", "asyncio"]:
+    """uvloop when installed (a dependency of this package): its loop and transports cost
+    the services' message handling a good deal less CPU than asyncio's own."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+
+
 def serve(app: Any, settings: ServiceSettings) -> None:
     """Run an ASGI app with uvicorn on the service's host and port, logging through ours."""
     uvicorn.run(
         app,
         host=settings.http_host,
         port=settings.http_port,
+        loop=event_loop(),
         log_config=None,
         access_log=False,
         lifespan="on",

@@ -14,7 +14,6 @@ from pulse_broker import (
     build_broker,
     open_output_store,
     provision_all,
-    publish,
     serve,
     service_app,
 )
@@ -46,7 +45,7 @@ def create_service(
     settings: Settings | None = None,
     *,
     store: RunStore | None = None,
-    send: Send = publish,
+    send: Send | None = None,
     install_telemetry: bool = True,
     blobs: BlobStore | None = None,
 ) -> ExecutorService:
@@ -54,7 +53,8 @@ def create_service(
 
     `store` defaults to the JetStream KV bucket; a `NatsRunStore` (given or default) is
     bound to the bucket at start-up, after provisioning. `blobs` (large values) defaults
-    to the object store, bound the same way.
+    to the object store, bound the same way. `send` replaces how effects reach their
+    stream (default: straight on the broker's connection, `adapters.DirectSend`).
     """
     settings = settings or Settings()
     telemetry = setup_telemetry(settings, install_global=install_telemetry)
@@ -62,9 +62,10 @@ def create_service(
     run_store: RunStore = NatsRunStore() if store is None else store
     kv_store = run_store if isinstance(run_store, NatsRunStore) else None
     blob_store: BlobStore = NatsBlobStore() if blobs is None else blobs
+    publisher = BusEffectPublisher(broker, send, tracer=telemetry.tracer)
     coordinator = RunCoordinator(
         run_store,
-        BusEffectPublisher(broker, send),
+        publisher,
         attempts=settings.state_update_attempts,
         backoff_ms=settings.state_conflict_backoff_ms,
         defaults=RunDefaults(
@@ -75,6 +76,8 @@ def create_service(
         ),
         blobs=blob_store,
         metrics=ExecutorMetrics(telemetry.registry),
+        timers=publisher,
+        kept_states=settings.state_cache_runs,
     )
     register_handlers(broker, settings, coordinator)
 

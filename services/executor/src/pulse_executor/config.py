@@ -26,6 +26,13 @@ class Settings(ServiceSettings):
         gt=0,
         description="Upper bound of the jittered pause after a conflict, times the try number.",
     )
+    state_cache_runs: int = Field(
+        default=1024,
+        ge=0,
+        description="Run states this replica wrote last that it keeps to decide the next "
+        "change without reading the KV bucket (the compare-and-set write still checks "
+        "them). 0 reads every time.",
+    )
     run_deadline_s: float = Field(
         default=3600.0,
         gt=0,

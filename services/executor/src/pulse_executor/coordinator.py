@@ -7,6 +7,9 @@ after the write succeeded, so nothing is announced that the state does not hold;
 publishing fails the message is redelivered and, being a duplicate by then, re-publishes
 what the state implies.
 
+Reading is skipped when this replica wrote the run's state last (`state_cache`), and timers
+a change made moot are withdrawn with its effects (`domain.withdrawals`).
+
 Large values: when a transition needs stored outputs (`BlobsNeeded`), they are read from
 the object store and the transition is decided again with them; values a transition
 moved to the object store (`Transition.uploads`) are written before the state that
@@ -23,7 +26,14 @@ from datetime import datetime
 
 from opentelemetry import context as otel_context
 
-from pulse_broker import BlobCorrupted, BlobMissing, BlobStore, InMemoryBlobStore, KvConflict
+from pulse_broker import (
+    BlobCorrupted,
+    BlobMissing,
+    BlobStore,
+    InMemoryBlobStore,
+    KvConflict,
+    Revisioned,
+)
 from pulse_contracts import (
     BlobRef,
     CancelRun,
@@ -40,11 +50,12 @@ from pulse_contracts import (
     decode_blob,
     utcnow,
 )
-from pulse_executor.adapters import EffectPublisher, RunStore
+from pulse_executor.adapters import EffectPublisher, RunStore, TimerWithdrawal
 from pulse_executor.domain import (
     NOTHING_READ,
     BlobsNeeded,
     ExecutorRunState,
+    PendingTimer,
     ReadBlobs,
     RunDefaults,
     Transition,
@@ -58,6 +69,7 @@ from pulse_executor.domain import (
     time_out_step,
 )
 from pulse_executor.metrics import ExecutorMetrics
+from pulse_executor.state_cache import WrittenStates
 from pulse_executor.state_changes import log_state_changes, state_changes
 from pulse_telemetry import current_trace_id, extract_context
 
@@ -93,8 +105,12 @@ class RunCoordinator:
         defaults: RunDefaults | None = None,
         blobs: BlobStore | None = None,
         metrics: ExecutorMetrics | None = None,
+        timers: TimerWithdrawal | None = None,
+        kept_states: int = 1024,
     ) -> None:
         self._store = store
+        self._timers = timers
+        self._written = WrittenStates(kept_states)
         self._metrics = metrics
         self._blobs: BlobStore = blobs if blobs is not None else InMemoryBlobStore()
         self._effects = effects
@@ -171,10 +187,22 @@ class RunCoordinator:
     async def _apply(
         self, run_id: str, decide: Decide, applied: Applied | None = None
     ) -> Transition:
-        """Decide and store one change of the run; `applied` sees it once it is stored."""
+        """Decide and store one change of the run; `applied` sees it once it is stored.
+
+        The first decision may start from the state this replica wrote last
+        (`WrittenStates`): the compare-and-set write proves it current. A decision from it
+        that changes nothing proves nothing, so it is made again from the stored state.
+        """
         read = NOTHING_READ  # kept across conflicts: a stored value never changes
-        for attempt in range(1, self._attempts + 1):
-            current = await self._store.load(run_id)
+        kept = self._written.get(run_id)
+        attempt = 0
+        while attempt < self._attempts:
+            current: Revisioned[ExecutorRunState] | None
+            if kept is not None:
+                current, fresh, kept = kept, False, None
+            else:
+                attempt += 1
+                current, fresh = await self._store.load(run_id), True
             state, now = current.value if current else None, self._clock()
             while True:
                 try:
@@ -182,19 +210,27 @@ class RunCoordinator:
                     break
                 except BlobsNeeded as need:
                     read = await self._read(need.refs, read, run_id)
+            if not transition.changed and not fresh:
+                continue
             if transition.changed:
                 assert transition.state is not None
                 for upload in transition.uploads:
                     await self._blobs.put(upload.ref, upload.data)
                 try:
                     if current is None:
-                        await self._store.create(run_id, transition.state)
+                        revision = await self._store.create(run_id, transition.state)
                     else:
-                        await self._store.update(run_id, transition.state, current.revision)
+                        revision = await self._store.update(
+                            run_id, transition.state, current.revision
+                        )
                 except KvConflict:
-                    log.debug("run state changed concurrently, re-applying (try %d)", attempt)
-                    await asyncio.sleep(random.uniform(0, self._backoff_s * attempt))
+                    if current is not None:
+                        self._written.forget(run_id, current.revision)
+                    if fresh:  # another replica wrote since we read: give it room
+                        log.debug("run state changed concurrently, re-applying (try %d)", attempt)
+                        await asyncio.sleep(random.uniform(0, self._backoff_s * attempt))
                     continue
+                self._written.wrote(transition.state, revision)
             self._report(transition)
             if applied is not None and transition.changed:
                 applied(transition)
@@ -222,7 +258,7 @@ class RunCoordinator:
         return read.plus(values, frozenset(missing))
 
     async def _publish(self, transition: Transition) -> None:
-        if not transition.effects:
+        if not transition.effects and not transition.withdrawals:
             return
         state = transition.state
         token = None
@@ -230,10 +266,16 @@ class RunCoordinator:
             # The message came from another trace (or none): effects join the run's trace.
             token = otel_context.attach(extract_context(state.trace_context))
         try:
-            outcomes = await asyncio.gather(
+            publishing = asyncio.gather(
                 *(self._effects.publish(effect) for effect in transition.effects),
                 return_exceptions=True,
             )
+            if transition.withdrawals and self._timers is not None:
+                outcomes, _ = await asyncio.gather(
+                    publishing, self._withdraw(self._timers, transition.withdrawals)
+                )
+            else:
+                outcomes = await publishing
         finally:
             if token is not None:
                 otel_context.detach(token)
@@ -245,6 +287,14 @@ class RunCoordinator:
                 f"{type(first).__name__}: {first}",
                 run_id=state.run_id if state else None,
             ) from first
+
+    @staticmethod
+    async def _withdraw(timers: TimerWithdrawal, pending: tuple[PendingTimer, ...]) -> None:
+        """Best effort: a timer left in place fires later and is ignored."""
+        try:
+            await timers.withdraw(pending)
+        except Exception as exc:
+            log.debug("moot timers not withdrawn (they will fire and be ignored): %s", exc)
 
     def _report(self, transition: Transition) -> None:
         """Log and count what the transition changed, once: only the replica whose write

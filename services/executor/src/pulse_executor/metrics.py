@@ -60,16 +60,37 @@ class ExecutorMetrics:
             registry=registry,
         )
 
+        # Labelled children, looked up once per label set: `labels()` builds and checks
+        # its key on every call, and these are counted for every step of every run (the
+        # registry keeps every child anyway, so this holds nothing more).
+        self._counters: dict[tuple[int, tuple[str, ...]], Counter] = {}
+        self._histograms: dict[tuple[int, tuple[str, ...]], Histogram] = {}
+
+    def _counter(self, metric: Counter, *labels: str) -> Counter:
+        key = (id(metric), labels)
+        child = self._counters.get(key)
+        if child is None:
+            child = self._counters[key] = metric.labels(*labels)
+        return child
+
+    def _histogram(self, metric: Histogram, *labels: str) -> Histogram:
+        key = (id(metric), labels)
+        child = self._histograms.get(key)
+        if child is None:
+            child = self._histograms[key] = metric.labels(*labels)
+        return child
+
     def record(self, changes: list[StateChange]) -> None:
         for change in changes:
             if change.run_status is not None:
-                self.run_status.labels(change.run_status.value).inc()
+                status = change.run_status.value
+                self._counter(self.run_status, status).inc()
                 if change.run_status.is_terminal and change.duration_s is not None:
-                    self.run_duration.labels(change.run_status.value).observe(change.duration_s)
+                    self._histogram(self.run_duration, status).observe(change.duration_s)
             elif change.step_outcome is not None and change.tool is not None:
-                self.step_executions.labels(change.tool, change.step_outcome).inc()
+                self._counter(self.step_executions, change.tool, change.step_outcome).inc()
 
     def waited(self, tool: str, dispatched_at: datetime, started_at: datetime) -> None:
         # Clocks of the executor and the agent differ a little: never a negative wait.
         seconds = max(0.0, (started_at - dispatched_at).total_seconds())
-        self.queue_wait.labels(tool).observe(seconds)
+        self._histogram(self.queue_wait, tool).observe(seconds)

@@ -7,18 +7,23 @@
   due (see `pulse_contracts.timers`);
 - `CancelTask` → core NATS `pulse.tasks.cancel.<run_id>`: every agent-adapter replica
   hears it; no stream keeps it (a lost one costs only the work it would have saved).
+
+Timers a change made moot are withdrawn by purging their subject from `PULSE_TIMERS`: the
+stream keeps one schedule per subject, and a purged schedule never fires.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import UTC
 from typing import Protocol
 
 from faststream.nats import NatsBroker
 from nats.js.api import PubAck
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 
-from pulse_broker import publish
 from pulse_contracts import (
     CancelTask,
     DispatchTask,
@@ -29,13 +34,16 @@ from pulse_contracts import (
     TimerBase,
     subjects,
 )
-from pulse_executor.domain import Effect
+from pulse_executor.adapters.direct import DirectSend
+from pulse_executor.domain import Effect, PendingTimer
 from pulse_telemetry import inject_headers
 
 __all__ = [
     "BusEffectPublisher",
     "EffectPublisher",
     "Send",
+    "TimerWithdrawal",
+    "pending_timer_subject",
     "route",
     "schedule_headers",
     "timer_subject",
@@ -44,6 +52,10 @@ __all__ = [
 
 class EffectPublisher(Protocol):
     async def publish(self, effect: Effect) -> None: ...
+
+
+class TimerWithdrawal(Protocol):
+    async def withdraw(self, timers: tuple[PendingTimer, ...]) -> None: ...
 
 
 class Send(Protocol):
@@ -70,6 +82,11 @@ def timer_subject(timer: TimerBase) -> str:
     return subjects.timer_schedule_subject(timer.run_id, "-", generation, timer.kind)
 
 
+def pending_timer_subject(timer: PendingTimer) -> str:
+    """The subject a scheduled timer waits on, from its identity (as `timer_subject`)."""
+    return subjects.timer_schedule_subject(timer.run_id, timer.step_id, timer.attempt, timer.kind)
+
+
 def schedule_headers(timer: TimerBase) -> dict[str, str]:
     """JetStream message scheduling: store a copy on the fired subject at `due_at`."""
     due = timer.due_at
@@ -94,19 +111,45 @@ def route(effect: Effect) -> tuple[str, str | None]:
 class BusEffectPublisher:
     """Each effect with its deterministic `Nats-Msg-Id`, waiting for the stream's ack.
 
+    By default messages go straight out on the broker's connection (`DirectSend`: one
+    producer span each). Given a `send` (the shape of `pulse_broker.publish`, e.g. for
+    FastStream's in-memory test broker), everything goes through the broker instead.
+
     Trace context comes from the current OpenTelemetry context, which the coordinator sets
     to the run's own when the triggering message belonged to another trace.
     """
 
-    def __init__(self, broker: NatsBroker, send: Send = publish) -> None:
+    def __init__(
+        self, broker: NatsBroker, send: Send | None = None, *, tracer: Tracer | None = None
+    ) -> None:
         self._broker = broker
-        self._send = send
+        self._direct = DirectSend(tracer or trace.get_tracer(__name__))
+        self._send: Send = send if send is not None else self._direct
+        self._through_broker = send is not None
 
     async def publish(self, effect: Effect) -> None:
         subject, stream = route(effect)
         if stream is None:
+            if not self._through_broker:
+                await self._direct.core(self._broker, effect, subject)
+                return
             core = inject_headers({"Nats-Msg-Id": effect.message_id})
             await self._broker.publish(effect.model_dump_json().encode(), subject, headers=core)
             return
         extra = schedule_headers(effect) if isinstance(effect, TimerBase) else None
         await self._send(self._broker, effect, subject, stream=stream, headers=extra)
+
+    async def withdraw(self, timers: tuple[PendingTimer, ...]) -> None:
+        """Purge each timer's schedule subject; raises if any purge failed (the caller
+        treats withdrawing as best effort)."""
+        js = self._direct.jetstream(self._broker)
+        outcomes = await asyncio.gather(
+            *(
+                js.purge_stream(subjects.STREAM_TIMERS, subject=pending_timer_subject(timer))
+                for timer in timers
+            ),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome

@@ -20,6 +20,7 @@ class InMemoryRunStore:
     def __init__(self) -> None:
         self._docs: dict[str, tuple[str, int]] = {}
         self._revision = 0
+        self.loads = 0
         self.writes = 0
         self.conflicts = 0
 
@@ -28,6 +29,7 @@ class InMemoryRunStore:
 
     async def load(self, run_id: str) -> Revisioned[ExecutorRunState] | None:
         await asyncio.sleep(0)
+        self.loads += 1
         doc = self._docs.get(run_id)
         if doc is None:
             return None

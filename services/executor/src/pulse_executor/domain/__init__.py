@@ -9,7 +9,8 @@
 - `control` — commands from outside: `cancel_run`, `restart_run`;
 - `progress` — what they share: dispatch, fail an attempt, end a run;
 - `effects` — commands, timers and events, rebuilt from the state for redeliveries;
-- `state` — the run document with the executor's event log and bookkeeping.
+- `state` — the run document with the executor's event log and bookkeeping;
+- `withdrawals` — timers a transition made moot, to withdraw before they fire.
 """
 
 from pulse_executor.domain.control import RESTARTABLE, cancel_run, restart_run
@@ -50,6 +51,7 @@ from pulse_executor.domain.scheduling import (
 from pulse_executor.domain.state import EmittedEvent, EventKind, ExecutorRunState, attempt_key
 from pulse_executor.domain.timing import expire_run, retry_step, time_out_step
 from pulse_executor.domain.transitions import RunDefaults, record_result, reject_run, start_run
+from pulse_executor.domain.withdrawals import PendingTimer, moot_timers
 
 __all__ = [
     "NOTHING_READ",
@@ -61,6 +63,7 @@ __all__ = [
     "EventKind",
     "ExecutorRunState",
     "Outcome",
+    "PendingTimer",
     "PreparedInput",
     "ReadBlobs",
     "RunDefaults",
@@ -76,6 +79,7 @@ __all__ = [
     "implied_effects",
     "jitter_fraction",
     "lookup",
+    "moot_timers",
     "needed_blobs",
     "passed_by_reference",
     "prepare_input",

@@ -80,7 +80,7 @@ def compact(state: ExecutorRunState) -> list[BlobUpload]:
             _result_by_reference(state, step.step_id)
         else:
             ref = blob_ref(input_key(state.run_id, step.step_id, sha256), item.data)
-            step.input[item.field] = None
+            step.input = {**step.input, item.field: None}  # replaced: the dict may be shared
             step.input_refs = {**step.input_refs, item.field: ref}
         uploads.append(BlobUpload(ref, item.data))
     return uploads

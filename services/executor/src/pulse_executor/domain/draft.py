@@ -11,6 +11,7 @@ from pulse_executor.domain.effects import Effect, build_event, commands_for, imp
 from pulse_executor.domain.inputs import BlobUpload
 from pulse_executor.domain.references import NOTHING_READ, ReadBlobs
 from pulse_executor.domain.state import EmittedEvent, EventKind, ExecutorRunState
+from pulse_executor.domain.withdrawals import PendingTimer, moot_timers
 
 __all__ = ["Draft", "Outcome", "Transition", "duplicate", "ignored"]
 
@@ -27,6 +28,8 @@ class Transition:
     """What happened, in words, for the one log line per state change."""
     uploads: tuple[BlobUpload, ...] = ()
     """Values moved to the object store, to write before `state` is stored."""
+    withdrawals: tuple[PendingTimer, ...] = ()
+    """Timers the change made moot, to withdraw once `state` is stored (best effort)."""
 
     @property
     def changed(self) -> bool:
@@ -34,7 +37,11 @@ class Transition:
 
 
 class Draft:
-    """A deep copy of the state that one transition edits, and the events it emits."""
+    """A copy of the state that one transition edits, and the events it emits.
+
+    The copy is `ExecutorRunState.editable_copy`: the input state is never changed, so the
+    coordinator may keep it.
+    """
 
     def __init__(
         self,
@@ -44,7 +51,8 @@ class Draft:
         *,
         read: ReadBlobs = NOTHING_READ,
     ) -> None:
-        self.state = state.model_copy(deep=True)
+        self._before = state
+        self.state = state.editable_copy()
         self.now = now
         self.cause = cause
         """Id of the command or timer being applied: every event it leads to names it, so
@@ -83,7 +91,12 @@ class Draft:
             events.append(event)
             commands.extend(commands_for(self.state, mark))
         return Transition(
-            self.state, (*events, *commands), "changed", note, uploads=tuple(self.uploads)
+            self.state,
+            (*events, *commands),
+            "changed",
+            note,
+            uploads=tuple(self.uploads),
+            withdrawals=moot_timers(self._before, self.state, self.cause),
         )
 
 

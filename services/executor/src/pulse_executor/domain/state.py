@@ -91,6 +91,25 @@ class ExecutorRunState(RunState):
         "fields) move to the object store, so it and the events built from it fit a message.",
     )
 
+    def editable_copy(self) -> ExecutorRunState:
+        """A copy a transition may edit without touching `self` (which may be shared: the
+        coordinator keeps the states it wrote).
+
+        Cheaper than a deep copy: the run and each step are copied, and so is every
+        container a transition edits in place (`steps`, `emitted`, `timed_out`,
+        `attempts_before`); everything else — the plan, inputs, outputs, errors — is shared,
+        because transitions only ever replace those values, never edit them.
+        """
+        run = self.model_copy()
+        run.steps = {sid: step.model_copy() for sid, step in self.steps.items()}
+        run.emitted = list(self.emitted)
+        run.timed_out = list(self.timed_out)
+        run.attempts_before = dict(self.attempts_before)
+        run.trace_context = dict(self.trace_context)
+        run.metadata = dict(self.metadata)
+        run.result_refs = dict(self.result_refs)
+        return run
+
     def emitted_seq(
         self, kinds: tuple[EventKind, ...], step_id: str | None = None, attempt: int = 0
     ) -> int | None:
