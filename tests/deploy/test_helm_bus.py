@@ -158,7 +158,8 @@ def test_one_nats_user_per_component_and_the_setup_job(secured: list[Manifest]) 
         assert user["password"].startswith("$2a$"), "passwords are stored bcrypt-hashed"
         for subject in allowed(user, "publish") + allowed(user, "subscribe"):
             assert subject not in {">", "*", "$JS.API.>", "$JS.>", "pulse.>", "$KV.>"}
-            assert not subject.startswith(("$JS.API.STREAM.DELETE.", "$JS.API.STREAM.PURGE."))
+            assert not subject.startswith("$JS.API.STREAM.DELETE.")
+            # Purges: see test_only_the_executor_purges_and_only_its_timers.
             if subject.startswith("$JS.API.CONSUMER.DELETE."):
                 # Only the short-lived consumers of its own bucket watches and object reads.
                 assert subject.startswith(
@@ -271,3 +272,12 @@ def test_per_service_inboxes(render: Render) -> None:
     assert "_INBOX.>" not in allowed(users["pulse-executor"], "subscribe")
     executor = of_kind(manifests, "Deployment")[f"{RELEASE}-executor"]
     assert env_of(container(executor))["PULSE_NATS_INBOX_PREFIX"]["value"] == "_INBOX.executor"
+
+
+def test_only_the_executor_purges_and_only_its_timers(secured: list[Manifest]) -> None:
+    purges = {
+        user: [p for p in allowed(permissions, "publish") if ".STREAM.PURGE." in p]
+        for user, permissions in auth_users(secured).items()
+    }
+    assert purges.pop("pulse-executor") == ["$JS.API.STREAM.PURGE.PULSE_TIMERS"]
+    assert all(granted == [] for granted in purges.values()), purges

@@ -264,6 +264,10 @@ dead-letter subject, every bucket its own `$KV` subjects.
 {{- /* Dead-lettering a message JetStream gave up on reads it from its stream, then removes it. */ -}}
 {{- $pub = concat $pub (list (printf "$JS.API.STREAM.INFO.%s" $s) (printf "$JS.API.STREAM.MSG.GET.%s" $s) (printf "$JS.API.DIRECT.GET.%s" $s) (printf "$JS.API.DIRECT.GET.%s.>" $s) (printf "$JS.API.STREAM.MSG.DELETE.%s" $s)) -}}
 {{- end -}}
+{{- /* Purging a stream by subject (the executor withdraws timers it made moot). */ -}}
+{{- range ($bus.purge | default list) -}}
+{{- $pub = append $pub (printf "$JS.API.STREAM.PURGE.%s" .) -}}
+{{- end -}}
 {{- /* Every broker watches max-deliveries advisories and counts its dead letters. */ -}}
 {{- $sub = append $sub "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.*.*" -}}
 {{- $pub = append $pub (printf "$JS.API.STREAM.INFO.%s" $v.bus.dlqStream) -}}
