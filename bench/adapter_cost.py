@@ -1,7 +1,7 @@
-"""CPU per W1 run of the gateway, the planner and the agent-adapter (not part of `make bench`).
+"""CPU per W1 (or W2) run of the gateway, the planner and the agent-adapter (not in `make bench`).
 
     .venv/bin/python bench/adapter_cost.py [--runs 300] [--concurrency 10] [--repeat 1]
-        [--stack] [--baseline DIR] [--spy DIR]
+        [--kind calculator|llm] [--latency-ms 200] [--stack] [--baseline DIR] [--spy DIR]
 
 Default: the three services alone on an embedded nats-server (no executor, archiver nor
 PostgreSQL), driven the way the rest of Pulse drives them in W1 (the 1 -> 3 -> 1 DAG of
@@ -11,6 +11,12 @@ benchmark's goal, wait for the planner's `PlanCreated`, then publish the plan's
 headers) and wait for each level's `TaskFinished`. Without the other services' CPU on the
 same two cores, the figures move far less than the whole stack's; it prints each process'
 CPU (user + system) per run.
+
+`--kind llm` drives W2's steps instead: five `llm.complete` calls per run on the offline
+provider, which answers after `--latency-ms` (200, as `make bench` sets it). With 200 ms
+the runs are few per second and every process pays its per-message costs without the
+batching a busier stream gets (the gateway and planner cost more per run too); 0 shows
+the LLM path's own cost at W1's pace.
 
 `--stack` runs W1 on the whole embedded stack instead (`pulse_stack.bench`, as `make bench`
 does): every process' CPU per run, the figure docs/benchmarks.md reports.
@@ -39,7 +45,8 @@ from nats.aio.msg import Msg
 
 from pulse_contracts import DispatchTask, PlanCreated, TaskFinished, subjects, task_message_id
 from pulse_stack.bench.comparison import WorkloadSpec, measure_workload, warm_up_system
-from pulse_stack.bench.dag import pulse_goal
+from pulse_stack.bench.dag import ToolKind, pulse_goal
+from pulse_stack.bench.dag_results import WorkloadName
 from pulse_stack.bench.params import BENCH_API_KEY, BenchParams
 from pulse_stack.bench.processes import ProcessSampler
 from pulse_stack.bench.profiling import SpyRecorder, summarize_collapsed
@@ -82,8 +89,9 @@ def _future(table: dict[K, asyncio.Future[V]], key: K) -> asyncio.Future[V]:
 class PartsDriver:
     """Runs W1 against `Parts`: the gateway and planner by HTTP, the adapter by its tasks."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, kind: ToolKind = "calculator") -> None:
         self._stack = stack
+        self._kind: ToolKind = kind
         self._plans: dict[str, asyncio.Future[tuple[PlanCreated, dict[str, str]]]] = {}
         self._results: dict[tuple[str, str], asyncio.Future[TaskFinished]] = {}
         self._tags = iter(range(10_000, 10**9))
@@ -118,7 +126,7 @@ class PartsDriver:
             await nc.close()
 
     async def _one_run(self, http: httpx.AsyncClient, js: nats.js.JetStreamContext) -> None:
-        goal = pulse_goal("calculator", str(next(self._tags)))
+        goal = pulse_goal(self._kind, str(next(self._tags)))
         response = await http.post("/v1/runs", json={"prompt": goal, "metadata": {}})
         response.raise_for_status()
         run_id = str(response.json()["run_id"])
@@ -193,7 +201,7 @@ async def _spied(stack: Stack, out: Path, workload: Callable[[], Awaitable[objec
 
 
 async def _measure_parts(stack: Stack, args: argparse.Namespace, label: str) -> None:
-    driver = PartsDriver(stack)
+    driver = PartsDriver(stack, args.kind)
     await driver.run_all(10, 1)  # warm-up: imports, connections, caches
     pids = stack.pids()
     names = {name.removesuffix("-0"): pid for name, pid in pids.items()}
@@ -208,7 +216,10 @@ async def _measure_parts(stack: Stack, args: argparse.Namespace, label: str) -> 
 
 async def _measure_stack(stack: Stack, args: argparse.Namespace, label: str) -> None:
     params = BenchParams(systems=["pulse"], dag_warmup_runs=5)
-    spec = WorkloadSpec("W1", "calculator", args.runs, args.concurrency, 120.0, 0.0)
+    kind: ToolKind = args.kind
+    latency_ms = 0.0 if kind == "calculator" else float(args.latency_ms)
+    name: WorkloadName = "W1" if kind == "calculator" else "W2"
+    spec = WorkloadSpec(name, kind, args.runs, args.concurrency, 120.0, latency_ms)
     async with RunDriver(stack.gateway_url, BENCH_API_KEY, str(stack.nats_url)) as driver:
         pulse = PulseDag(stack, driver, label)
         await warm_up_system(pulse, params)
@@ -220,7 +231,8 @@ async def _measure_stack(stack: Stack, args: argparse.Namespace, label: str) -> 
 
 
 def _one(args: argparse.Namespace, label: str, pythonpath: Path | None) -> None:
-    env = service_env(BenchParams())
+    env = service_env(BenchParams(step_latency_ms=max(1, args.latency_ms)))
+    env["PULSE_OFFLINE_LATENCY_MS"] = str(args.latency_ms)
     if pythonpath is not None:
         inherited = os.environ.get("PYTHONPATH")
         env["PYTHONPATH"] = f"{pythonpath}{os.pathsep}{inherited}" if inherited else str(pythonpath)
@@ -249,6 +261,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=300, help="W1 runs per measured pass")
     parser.add_argument("--concurrency", type=int, default=10, help="runs in flight")
     parser.add_argument("--repeat", type=int, default=1, help="passes per candidate")
+    parser.add_argument(
+        "--kind",
+        choices=("calculator", "llm"),
+        default="calculator",
+        help="the steps' tool: W1's calculator or W2's llm.complete (200 ms offline provider)",
+    )
+    parser.add_argument(
+        "--latency-ms", type=int, default=200, help="the offline provider's answer time"
+    )
     parser.add_argument("--stack", action="store_true", help="the whole stack, as make bench")
     parser.add_argument("--baseline", type=Path, help="packages the baseline imports first")
     parser.add_argument("--spy", type=Path, help="py-spy the gateway, planner and adapter")

@@ -139,6 +139,7 @@ async def test_replicas_share_answers_through_kv(
         for replica in replicas:
             replica.cache_layer.bind(kv)
         first = await replicas[0].gateway.complete(call("shared", tenant="acme"))
+        await replicas[0].cache_layer.settle()  # the shared write goes behind the answer
         second = await replicas[1].gateway.complete(call("shared", tenant="acme"))
         assert not first.cached
         assert second.cached
@@ -168,6 +169,7 @@ async def test_expired_kv_entries_are_misses(
         writer.cache_layer.bind(kv)
         reader.cache_layer.bind(kv)
         await writer.gateway.complete(call("short-lived"))
+        await writer.cache_layer.settle()
         await asyncio.sleep(0.7)
         assert not (await reader.gateway.complete(call("short-lived"))).cached
         assert len(stub.llm.requests) == 2

@@ -73,3 +73,27 @@ async def test_the_ledger_merges_flushes_from_two_replicas(nats_url: str) -> Non
         assert doc.by["s0"].prompt_tokens == 20
     finally:
         await nc.close()
+
+
+@pytest.mark.nats
+async def test_a_document_gone_from_the_bucket_is_written_anew(nats_url: str) -> None:
+    # The ledger updates what it wrote last without reading it; when the stored document
+    # went away meanwhile (purged, or aged out), that write fails and it starts over.
+    nc = await nats.connect(nats_url)
+    try:
+        kv = await ensure_kv(nc.jetstream(), subjects.KV_LLM_USAGE, ServiceSettings())
+        ledger = UsageLedger(flush_every_s=60)
+        ledger.bind(kv)
+        ledger.record(record("default", "s1", 10))
+        await ledger.flush()
+        await kv.purge("run.run-1")
+        ledger.record(record("default", "s2", 5))
+        await ledger.flush()
+        doc = await ledger.read("run", "run-1")
+        assert doc is not None
+        assert (doc.calls, doc.total.prompt_tokens) == (1, 5)
+        tenant = await ledger.read("tenant", "acme")
+        assert tenant is not None
+        assert (tenant.calls, tenant.total.prompt_tokens) == (2, 15)
+    finally:
+        await nc.close()

@@ -184,6 +184,7 @@ class LlmAssembly:
         self.usage.start()
 
     async def close(self) -> None:
+        await self.cache_layer.settle()
         await self.usage.stop()
         await self.gateway.aclose()
 

@@ -77,16 +77,15 @@ class ProviderExchange:
         return replace(done, usage=usage, agent=prepared.profile.name)
 
     def _record(self, call: LlmCall, done: Completion, outcome: str) -> None:
+        m = self._metrics
         labels = (done.agent, done.provider, done.model)
-        self._metrics.calls.labels(*labels, outcome).inc()
+        m.counter(m.calls, *labels, outcome).inc()
         if not done.cached:
-            self._metrics.tokens.labels(call.tenant, *labels, "prompt").inc(
-                done.usage.prompt_tokens
-            )
-            self._metrics.tokens.labels(call.tenant, *labels, "completion").inc(
+            m.counter(m.tokens, call.tenant, *labels, "prompt").inc(done.usage.prompt_tokens)
+            m.counter(m.tokens, call.tenant, *labels, "completion").inc(
                 done.usage.completion_tokens
             )
-            self._metrics.cost.labels(call.tenant, *labels).inc(done.usage.cost_usd)
+            m.counter(m.cost, call.tenant, *labels).inc(done.usage.cost_usd)
         self._usage.record(
             UsageRecord(
                 tenant=call.tenant,
@@ -100,15 +99,19 @@ class ProviderExchange:
             )
         )
 
-    def _uses_cache(self, prepared: Prepared, call: LlmCall) -> bool:
-        return self._cache is not None and call.use_cache and prepared.profile.cache
+    def _cache_key(self, prepared: Prepared, request: ChatRequest, call: LlmCall) -> str | None:
+        """The request's cache key, or None when this call does not use the cache. Hashed
+        once for the lookup and the store."""
+        if self._cache is None or not (call.use_cache and prepared.profile.cache):
+            return None
+        return self._cache.key(call.tenant, prepared.provider.name, request)
 
     async def _cached(
-        self, prepared: Prepared, request: ChatRequest, call: LlmCall
+        self, prepared: Prepared, request: ChatRequest, call: LlmCall, key: str | None
     ) -> tuple[Completion, str] | None:
-        if self._cache is None or not self._uses_cache(prepared, call):
+        if self._cache is None or key is None:
             return None
-        hit = await self._cache.get(call.tenant, prepared.provider.name, request)
+        hit = await self._cache.get(call.tenant, prepared.provider.name, request, key=key)
         if hit is None:
             return None
         post = time.perf_counter()
@@ -118,17 +121,22 @@ class ProviderExchange:
         return done, hit.layer
 
     async def _store(
-        self, prepared: Prepared, request: ChatRequest, call: LlmCall, done: Completion
+        self,
+        prepared: Prepared,
+        request: ChatRequest,
+        call: LlmCall,
+        done: Completion,
+        key: str | None,
     ) -> None:
-        if self._cache is not None and self._uses_cache(prepared, call):
-            await self._cache.put(call.tenant, prepared.provider.name, request, done)
+        if self._cache is not None and key is not None:
+            await self._cache.put(call.tenant, prepared.provider.name, request, done, key=key)
         self._record(call, done, "ok")
 
     def _provider_answered(self, provider: str, model: str, since: float) -> float:
         """Observe the provider's time; return when post-processing began."""
         now = time.perf_counter()
         self._metrics.stage("llm_call", now - since)
-        self._metrics.request_seconds.labels(provider, model).observe(now - since)
+        self._metrics.histogram(self._metrics.request_seconds, provider, model).observe(now - since)
         return now
 
     # --- one request ---------------------------------------------------------------------------
@@ -158,7 +166,8 @@ class ProviderExchange:
     async def _ask(
         self, prepared: Prepared, request: ChatRequest, call: LlmCall, deadline: Deadline
     ) -> tuple[Completion, str]:
-        cached = await self._cached(prepared, request, call)
+        key = self._cache_key(prepared, request, call)
+        cached = await self._cached(prepared, request, call, key)
         if cached is not None:
             return cached
         log_prompt(request)
@@ -180,7 +189,7 @@ class ProviderExchange:
             post = self._provider_answered(raw.provider, raw.model, since)
             done = self.finish(prepared, request, raw)
             admission.usage = done.usage
-        await self._store(prepared, request, call, done)
+        await self._store(prepared, request, call, done, key)
         self._metrics.stage("post_process", time.perf_counter() - post)
         return done, CACHE_MISS
 
@@ -220,7 +229,8 @@ class ProviderExchange:
         span = start_chat_span(self._tracer, prepared, request, call, parent)
         inside = trace.set_span_in_context(span, parent)
         try:
-            cached = await self._cached(prepared, request, call)
+            key = self._cache_key(prepared, request, call)
+            cached = await self._cached(prepared, request, call, key)
             if cached is not None:
                 yield cached[0].text
                 with current(span):
@@ -230,7 +240,7 @@ class ProviderExchange:
             # Closed explicitly when the caller stops reading, so the admission (slot,
             # breaker, budget) is settled now rather than whenever it is collected.
             async with contextlib.aclosing(
-                self._stream_provider(prepared, request, call, deadline, inside)
+                self._stream_provider(prepared, request, call, deadline, inside, key)
             ) as pieces:
                 async for piece in pieces:
                     if isinstance(piece, Completion):
@@ -254,6 +264,7 @@ class ProviderExchange:
         call: LlmCall,
         deadline: Deadline,
         inside: context.Context,
+        key: str | None,
     ) -> AsyncGenerator[str | Completion, None]:
         """The text pieces, then the accounted `Completion` once the stream ended."""
         pieces: list[str] = []
@@ -290,7 +301,7 @@ class ProviderExchange:
             post = self._provider_answered(raw.provider, raw.model, since)
             done = self.finish(prepared, request, raw)
             admission.usage = done.usage
-        await self._store(prepared, request, call, done)
+        await self._store(prepared, request, call, done, key)
         self._metrics.stage("post_process", time.perf_counter() - post)
         yield done
 

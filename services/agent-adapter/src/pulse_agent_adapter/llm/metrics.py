@@ -8,7 +8,7 @@ name), `pulse_circuit_breaker_state{breaker}` (the planner's breaker too),
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -40,6 +40,11 @@ class LlmMetrics:
     breaker_state: Gauge
     budget_remaining: Gauge
     in_flight: Gauge
+    _series: dict[tuple[int, tuple[str, ...]], Counter | Histogram] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """Labelled series already looked up: `labels()` costs microseconds, and a call
+    touched about ten of them."""
 
     @classmethod
     def on(cls, registry: CollectorRegistry) -> LlmMetrics:
@@ -137,8 +142,26 @@ class LlmMetrics:
     def breaker_changed(self, provider: str, model: str, state: BreakerState) -> None:
         self.breaker_state.labels(f"{provider}/{model}").set(BREAKER_VALUES[state])
 
+    def counter(self, metric: Counter, *labels: str) -> Counter:
+        """`metric.labels(*labels)`, looked up once."""
+        key = (id(metric), labels)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metric.labels(*labels)
+        assert isinstance(series, Counter)
+        return series
+
+    def histogram(self, metric: Histogram, *labels: str) -> Histogram:
+        """`metric.labels(*labels)`, looked up once."""
+        key = (id(metric), labels)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metric.labels(*labels)
+        assert isinstance(series, Histogram)
+        return series
+
     def stage(self, stage: str, seconds: float) -> None:
-        self.stage_seconds.labels(stage).observe(seconds)
+        self.histogram(self.stage_seconds, stage).observe(seconds)
 
     def retried(self, provider: str, reason: str) -> None:
         self.retries.labels(provider, reason).inc()

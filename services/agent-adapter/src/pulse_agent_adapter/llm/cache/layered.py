@@ -2,7 +2,9 @@
 (optionally) the semantic layer; each layer's hits and misses are counted.
 
 A hit in a lower layer is copied into the layers above it, so the next lookup for it
-stays in-process. Writes go to every layer.
+stays in-process. Writes go to every layer; the shared one's behind the answer (see
+`KvCacheLayer`). A caller that both looks up and stores a request computes its `key` once
+and passes it to both.
 """
 
 from __future__ import annotations
@@ -49,13 +51,24 @@ class ResponseCache:
         self._semantic = semantic
         self._ttl_s = ttl_s
         self._lookups = lookups
+        self._counted: dict[tuple[str, bool], Counter] = {}  # six series, looked up once
         self._clock = clock
 
     def _count(self, layer: str, hit: bool) -> None:
-        self._lookups.labels(layer, "hit" if hit else "miss").inc()
+        series = self._counted.get((layer, hit))
+        if series is None:
+            series = self._lookups.labels(layer, "hit" if hit else "miss")
+            self._counted[(layer, hit)] = series
+        series.inc()
 
-    async def get(self, tenant: str, provider: str, request: ChatRequest) -> CacheHit | None:
-        key = cache_key(tenant, provider, request)
+    @staticmethod
+    def key(tenant: str, provider: str, request: ChatRequest) -> str:
+        return cache_key(tenant, provider, request)
+
+    async def get(
+        self, tenant: str, provider: str, request: ChatRequest, *, key: str | None = None
+    ) -> CacheHit | None:
+        key = key or cache_key(tenant, provider, request)
         entry = self._memory.get(key)
         self._count("memory", entry is not None)
         if entry is not None:
@@ -80,13 +93,19 @@ class ResponseCache:
         return None
 
     async def put(
-        self, tenant: str, provider: str, request: ChatRequest, completion: Completion
+        self,
+        tenant: str,
+        provider: str,
+        request: ChatRequest,
+        completion: Completion,
+        *,
+        key: str | None = None,
     ) -> None:
         entry = CachedCompletion.of(completion, now=self._clock(), ttl_s=self._ttl_s)
-        key = cache_key(tenant, provider, request)
+        key = key or cache_key(tenant, provider, request)
         self._memory.put(key, entry)
         if self._shared is not None:
-            await self._shared.put(key, entry)
+            self._shared.put_behind(key, entry)
         if self._semantic is not None:
             try:
                 await self._semantic.put(
