@@ -12,7 +12,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -75,10 +74,10 @@ async def _letter(js: JetStreamContext) -> DeadLettered | None:
 
 
 async def test_message_that_kills_the_process_every_time_is_dead_lettered(
-    nats_url: str, js: JetStreamContext
+    nats_url: str, js: JetStreamContext, tmp_path: Path
 ) -> None:
     await js.publish(SUBJECT, b"poison", headers={"Nats-Msg-Id": "poison-crash"})
-    log = Path(tempfile.mkdtemp(prefix="pulse-crashy-")) / "service.log"
+    log = tmp_path / "service.log"
     crashes = 0
     letter: DeadLettered | None = None
     service: _Service | None = None

@@ -120,6 +120,8 @@ def postgres_server() -> Iterator[PostgresEndpoint]:
         )
     finally:
         server.stop()
+        # ~140 MB a session: left behind, a few dozen runs fill /tmp.
+        shutil.rmtree(state, ignore_errors=True)
 
 
 async def wipe_pulse_streams(url: str) -> None:
