@@ -26,6 +26,7 @@ from pulse_contracts.errors import (
     ToolFailed,
     ToolNotFound,
     UnresolvedReference,
+    invalid_message_info,
 )
 from pulse_contracts.events import (
     RUN_EVENT_ADAPTER,
@@ -138,6 +139,7 @@ __all__ = [
     "encode_blob",
     "event_message_id",
     "input_key",
+    "invalid_message_info",
     "iter_references",
     "output_key",
     "subjects",

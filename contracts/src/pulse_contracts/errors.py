@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 __all__ = [
     "Canceled",
@@ -24,6 +24,7 @@ __all__ = [
     "ToolFailed",
     "ToolNotFound",
     "UnresolvedReference",
+    "invalid_message_info",
 ]
 
 
@@ -61,6 +62,20 @@ class ErrorInfo(BaseModel):
     run_id: str | None = None
     step_id: str | None = None
     retryable: bool = False
+
+
+def invalid_message_info(exc: ValidationError, *, limit: int = 4000) -> ErrorInfo:
+    """`invalid_message` naming each failing field and why, never the values it was given.
+
+    pydantic's own text quotes the input, and a message's input can be a prompt or a key;
+    this text ends up in replies, dead letters and log lines.
+    """
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or '(message)'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    ]
+    text = f"{exc.title} is not valid: " + "; ".join(problems)
+    return ErrorInfo(code=ErrorCode.INVALID_MESSAGE, message=text[:limit])
 
 
 class PulseError(Exception):

@@ -20,7 +20,14 @@ from nats.errors import NotJSMessageError
 from pydantic import ValidationError
 
 from pulse_broker.dlq_metrics import DeadLetterMetrics
-from pulse_contracts import DeadLettered, ErrorCode, ErrorInfo, PulseError, subjects
+from pulse_contracts import (
+    DeadLettered,
+    ErrorCode,
+    ErrorInfo,
+    PulseError,
+    invalid_message_info,
+    subjects,
+)
 
 __all__ = ["DeadLetterPolicy", "dead_letter_middleware", "letter_id", "store_letter"]
 
@@ -40,7 +47,7 @@ def _error_info(exc: BaseException) -> ErrorInfo:
     if isinstance(exc, PulseError):
         return exc.to_info()
     if isinstance(exc, ValidationError):
-        return ErrorInfo(code=ErrorCode.INVALID_MESSAGE, message=str(exc)[:4000])
+        return invalid_message_info(exc)
     return ErrorInfo(code=ErrorCode.INTERNAL, message=f"{type(exc).__name__}: {exc}"[:4000])
 
 

@@ -26,6 +26,7 @@ from pulse_contracts import (
     LlmRequested,
     LlmResponded,
     PulseError,
+    invalid_message_info,
     subjects,
 )
 from pulse_telemetry import bind_run
@@ -105,7 +106,7 @@ async def _reject_invalid(msg: Msg, parse: Callable[[Msg], Awaitable[NatsMessage
         LlmRequested.model_validate_json(msg.data)
     except ValidationError as exc:
         if msg.reply:
-            error = ErrorInfo(code=ErrorCode.INVALID_MESSAGE, message=str(exc)[:4000])
+            error = invalid_message_info(exc)
             await msg.respond(_failed("invalid", error).model_dump_json().encode())
     return await parse(msg)
 

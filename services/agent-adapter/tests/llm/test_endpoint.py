@@ -138,7 +138,9 @@ async def test_failures_are_typed_errors(
         poor = await ask(nc, agent="cheap", tenant="poor")
         stub.llm.down.add("gpt-4o-mini")
         down = await ask(nc)
-        bad = await nc.request(subjects.LLM_REQUESTS, b'{"messages": "not a list"}', timeout=10)
+        bad = await nc.request(
+            subjects.LLM_REQUESTS, b'{"messages": "confidential: not a list"}', timeout=10
+        )
     assert unknown.error is not None
     assert unknown.error.code is ErrorCode.INVALID_MESSAGE
     assert "nobody" in unknown.error.message
@@ -152,6 +154,9 @@ async def test_failures_are_typed_errors(
     invalid = LlmResponded.model_validate_json(bad.data)
     assert invalid.error is not None
     assert invalid.error.code is ErrorCode.INVALID_MESSAGE
+    # The reason names the field, never the content a caller might log.
+    assert "messages: " in invalid.error.message
+    assert "confidential" not in invalid.error.message
 
 
 async def test_busy_comes_with_a_retry_after(
