@@ -4,6 +4,7 @@ from pulse_telemetry.context import (
     bind_run,
     bound_run_fields,
     current_run_fields,
+    run_attributes,
     run_baggage,
     run_scope,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "inject_headers",
     "is_secret_key",
     "redact",
+    "run_attributes",
     "run_baggage",
     "run_scope",
     "setup_telemetry",

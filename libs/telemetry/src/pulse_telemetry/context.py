@@ -27,6 +27,7 @@ __all__ = [
     "bind_run",
     "bound_run_fields",
     "current_run_fields",
+    "run_attributes",
     "run_baggage",
     "run_scope",
 ]
@@ -54,13 +55,18 @@ def run_baggage(
     return ctx
 
 
+def run_attributes(
+    run_id: str | None, tenant: str | None, step_id: str | None = None
+) -> dict[str, str]:
+    """`pulse.run_id`, `pulse.tenant`, `pulse.step_id` span attributes — those known."""
+    known = ((ATTR_RUN_ID, run_id), (ATTR_TENANT, tenant), (ATTR_STEP_ID, step_id))
+    return {key: value for key, value in known if value}
+
+
 def _tag_current_span(run_id: str | None, step_id: str | None, tenant: str | None) -> None:
     span = trace.get_current_span()
-    if not span.is_recording():
-        return
-    for key, value in ((ATTR_RUN_ID, run_id), (ATTR_TENANT, tenant), (ATTR_STEP_ID, step_id)):
-        if value:
-            span.set_attribute(key, value)
+    if span.is_recording():
+        span.set_attributes(run_attributes(run_id, tenant, step_id))
 
 
 def bind_run(run_id: str | None, step_id: str | None = None, tenant: str | None = None) -> None:

@@ -18,12 +18,11 @@ from pulse_agent_adapter.heartbeat import heartbeat_interval, keep_alive
 from pulse_agent_adapter.spans import (
     GEN_AI_OPERATION,
     GEN_AI_TOOL_NAME,
-    run_attributes,
     tool_span_name,
 )
 from pulse_broker import durable_pull
 from pulse_contracts import DispatchTask, TaskFinished, subjects
-from pulse_telemetry import bind_run, current_trace_id
+from pulse_telemetry import bind_run, current_trace_id, run_attributes
 
 __all__ = ["register_handlers"]
 

@@ -11,12 +11,11 @@ Every span that works for a run carries `pulse.run_id` and `pulse.tenant`, and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
 from opentelemetry import baggage, context
-from opentelemetry.util.types import AttributeValue
 
 __all__ = [
     "GEN_AI_OPERATION",
@@ -32,7 +31,6 @@ __all__ = [
     "GEN_AI_USAGE_OUTPUT_TOKENS",
     "chat_span_name",
     "llm_span_name",
-    "run_attributes",
     "tool_span_name",
     "without_baggage",
 ]
@@ -62,18 +60,6 @@ def llm_span_name(agent: str) -> str:
 
 def chat_span_name(model: str) -> str:
     return f"chat {model}"
-
-
-def run_attributes(
-    run_id: str | None, tenant: str | None, step_id: str | None = None
-) -> dict[str, AttributeValue]:
-    """`pulse.run_id`, `pulse.tenant`, `pulse.step_id` — those that are known."""
-    known: Mapping[str, str | None] = {
-        "pulse.run_id": run_id,
-        "pulse.tenant": tenant,
-        "pulse.step_id": step_id,
-    }
-    return {key: value for key, value in known.items() if value}
 
 
 @contextmanager

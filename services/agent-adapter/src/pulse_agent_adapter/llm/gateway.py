@@ -36,8 +36,9 @@ from pulse_agent_adapter.llm.metrics import LlmMetrics
 from pulse_agent_adapter.llm.preparation import Prepared, prepare
 from pulse_agent_adapter.llm.profiles import AgentDirectory, AgentProfile
 from pulse_agent_adapter.llm.usage_sink import UsageSink
-from pulse_agent_adapter.spans import llm_span_name, run_attributes
+from pulse_agent_adapter.spans import llm_span_name
 from pulse_contracts import PulseError, Usage
+from pulse_telemetry import run_attributes
 
 __all__ = ["GatewayDefaults", "LlmGateway"]
 

@@ -40,9 +40,9 @@ from pulse_agent_adapter.spans import (
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
     chat_span_name,
-    run_attributes,
 )
 from pulse_contracts import PulseError
+from pulse_telemetry import run_attributes
 
 __all__ = [
     "CACHE_MISS",
