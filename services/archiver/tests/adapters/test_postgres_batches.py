@@ -60,6 +60,32 @@ async def test_concurrent_shuffled_and_repeated_events_give_the_rows_of_fold(
         assert await archive.get_run(run_id, "acme") == run
 
 
+async def test_two_replicas_archiving_the_same_runs_at_once_agree_and_never_deadlock(
+    engine: AsyncEngine, make_run: RunFactory
+) -> None:
+    # Two archiver replicas, each with its own group commit and connection, get the same
+    # runs in different orders (redeliveries land on either); their batches touch the same
+    # run and step rows at once.
+    events = [e for n in range(6) for e in make_run(f"run-{n}", steps=4)]
+    replicas = [PostgresArchive(engine), PostgresArchive(engine)]
+    try:
+        orders = [random.Random(seed).sample(events, k=len(events)) for seed in (1, 2)]
+        stored = await asyncio.gather(
+            *(r.record(e) for r, order in zip(replicas, orders, strict=True) for e in order)
+        )
+    finally:
+        for replica in replicas:
+            await replica.close()
+    assert sum(stored) == len(events), "each event stored once, by one replica or the other"
+    assert await _count(engine, "SELECT count(*) FROM events") == len(events)
+    reader = PostgresArchive(engine)
+    try:
+        for run_id, run in fold(events).items():
+            assert await reader.get_run(run_id, "acme") == run
+    finally:
+        await reader.close()
+
+
 async def test_a_batch_with_an_event_archived_before_stores_only_the_new_ones(
     archive: PostgresArchive, engine: AsyncEngine, make_run: RunFactory
 ) -> None:
