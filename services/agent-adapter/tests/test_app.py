@@ -17,6 +17,10 @@ def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert Settings.service_name == "agent-adapter"
     assert settings.http_port == 8083
     assert (settings.llm_provider, settings.llm_model) == ("offline", "offline-1")
+    # Tools wait on providers: more attempts in flight than the shared default of 16.
+    assert settings.max_workers == 64
+    monkeypatch.setenv("PULSE_MAX_WORKERS", "8")
+    assert Settings().max_workers == 8
     monkeypatch.setenv("PULSE_LLM_MODEL", "offline-2")
     monkeypatch.setenv("PULSE_HTTP_PORT", "9000")
     assert (Settings().llm_model, Settings().http_port) == ("offline-2", 9000)

@@ -15,6 +15,12 @@ class Settings(LlmSettings):
     service_name: ClassVar[str] = "agent-adapter"
 
     http_port: int = Field(default=8083, ge=0, le=65535)
+    # Tools mostly wait (an LLM answers in seconds), so a replica keeps many attempts in
+    # flight; at 16, the shared default, three parallel steps of ten runs already queued
+    # behind each other for a whole answer. The providers' own limits still apply.
+    max_workers: int = Field(
+        default=64, ge=1, description="Task attempts handled at once per consumer."
+    )
 
     todo_max_items: int = Field(default=1000, ge=1, description="Todos one tenant may hold.")
     large_output_bytes: int = Field(
