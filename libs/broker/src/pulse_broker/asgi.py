@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pulse_broker.backlog import consumer_backlog
 from pulse_broker.dlq_metrics import dead_letter_metrics
+from pulse_broker.gc_tuning import tune_garbage_collector
 from pulse_settings import ServiceSettings
 from pulse_telemetry import Telemetry
 
@@ -105,6 +106,7 @@ def event_loop() -> Literal["uvloop", "asyncio"]:
 
 def serve(app: Any, settings: ServiceSettings) -> None:
     """Run an ASGI app with uvicorn on the service's host and port, logging through ours."""
+    tune_garbage_collector(settings.gc_young_threshold)
     uvicorn.run(
         app,
         host=settings.http_host,

@@ -47,6 +47,12 @@ class ServiceSettings(BaseSettings):
         default="http/protobuf",
         validation_alias=AliasChoices("PULSE_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
     )
+    gc_young_threshold: int = Field(
+        default=20_000,
+        ge=0,
+        description="Allocations between collections of Python's young generation; objects "
+        "alive at start-up are frozen. 0 keeps CPython's defaults (700, nothing frozen).",
+    )
     trace_export_delay_ms: int = Field(
         default=1000, ge=10, description="How long finished spans wait to be exported in a batch."
     )
