@@ -134,6 +134,7 @@ SERVICE_MONITOR = {
             "required": ["selector", "endpoints"],
             "additionalProperties": False,
             "properties": {
+                "jobLabel": {"type": "string"},
                 "selector": {
                     "type": "object",
                     "required": ["matchLabels"],
@@ -289,6 +290,27 @@ def test_service_monitors(production: list[Manifest]) -> None:
         assert selected == [f"{name}-metrics"]
         assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
         assert monitor["spec"]["endpoints"][0]["port"] == "http-metrics"
+        # The job Prometheus gives the targets: what PulseServiceDown's up{job="pulse"} selects.
+        job_label = monitor["spec"]["jobLabel"]
+        assert metrics_services[selected[0]]["metadata"]["labels"][job_label] == "pulse"
+
+
+def test_service_monitor_jobs_do_not_depend_on_the_release_names(render: Render) -> None:
+    values = merged(
+        CREDENTIALS,
+        {
+            "fullnameOverride": "orchestrator",
+            "metrics": {"service": {"enabled": True}, "serviceMonitor": {"enabled": True}},
+        },
+    )
+    manifests = render(values)
+    services = of_kind(manifests, "Service")
+    monitors = of_kind(manifests, "ServiceMonitor")
+    assert monitors and not any("pulse" in name for name in monitors)
+    for monitor in monitors.values():
+        selector = monitor["spec"]["selector"]["matchLabels"].items()
+        (service,) = [s for s in services.values() if s["metadata"]["labels"].items() >= selector]
+        assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == "pulse"
 
 
 def test_keda_needs_a_monitoring_endpoint(helm: Any, render: Render) -> None:
