@@ -77,7 +77,13 @@ def a2a_stack(
         database_url=postgres_server.url(database),
         api_keys=f"{KEY_A}=tenant-a,{KEY_B}=tenant-b",
         gateway_port=0,
-        extra_env={"PULSE_OFFLINE_LATENCY_MS": str(LLM_LATENCY_MS), "PULSE_PLANNER_MODE": "rule"},
+        extra_env={
+            "PULSE_OFFLINE_LATENCY_MS": str(LLM_LATENCY_MS),
+            "PULSE_PLANNER_MODE": "rule",
+            # Scenarios follow and cancel tasks that must still be running, and both bindings
+            # send the same prompts: a cached answer would end the second one at once.
+            "PULSE_LLM_CACHE": "false",
+        },
     )
     with stack:
         yield stack
