@@ -306,7 +306,8 @@ def test_service_monitor_jobs_do_not_depend_on_the_release_names(render: Render)
     manifests = render(values)
     services = of_kind(manifests, "Service")
     monitors = of_kind(manifests, "ServiceMonitor")
-    assert monitors and not any("pulse" in name for name in monitors)
+    assert monitors
+    assert not any("pulse" in name for name in monitors)
     for monitor in monitors.values():
         selector = monitor["spec"]["selector"]["matchLabels"].items()
         (service,) = [s for s in services.values() if s["metadata"]["labels"].items() >= selector]
