@@ -26,7 +26,7 @@ from pulse_agent_adapter.domain.llm import (
 )
 from pulse_agent_adapter.llm.accounting.tokens import counter_for
 from pulse_agent_adapter.llm.accounting.usage import UsageRecord
-from pulse_agent_adapter.llm.admission import Gatekeeper
+from pulse_agent_adapter.llm.admission import Admission, Gatekeeper
 from pulse_agent_adapter.llm.cache import ResponseCache
 from pulse_agent_adapter.llm.metrics import LlmMetrics
 from pulse_agent_adapter.llm.observation import (
@@ -97,6 +97,20 @@ class ProviderExchange:
                 step_id=call.step_id,
                 cached=done.cached,
             )
+        )
+
+    def _admit(
+        self, prepared: Prepared, request: ChatRequest, tenant: str, deadline: Deadline
+    ) -> contextlib.AbstractAsyncContextManager[Admission]:
+        """The provider's go-ahead for this request: breaker, budget, concurrency slot."""
+        return self._gate.admit(
+            tenant=tenant,
+            provider=prepared.provider.name,
+            request=request,
+            price=prepared.price,
+            prompt_tokens=prepared.prompt_tokens,
+            exact_tokens=prepared.exact_tokens,
+            deadline=deadline,
         )
 
     def _cache_key(self, prepared: Prepared, request: ChatRequest, call: LlmCall) -> str | None:
@@ -172,15 +186,7 @@ class ProviderExchange:
             return cached
         log_prompt(request)
         streaming = call.stream if call.stream is not None else prepared.profile.stream
-        async with self._gate.admit(
-            tenant=call.tenant,
-            provider=prepared.provider.name,
-            request=request,
-            price=prepared.price,
-            prompt_tokens=prepared.prompt_tokens,
-            exact_tokens=prepared.exact_tokens,
-            deadline=deadline,
-        ) as admission:
+        async with self._admit(prepared, request, call.tenant, deadline) as admission:
             since = time.perf_counter()
             if streaming:
                 raw = await self._collect(prepared, request, deadline)
@@ -270,15 +276,7 @@ class ProviderExchange:
         pieces: list[str] = []
         end_usage: Usage | None = None
         finish = "stop"
-        async with self._gate.admit(
-            tenant=call.tenant,
-            provider=prepared.provider.name,
-            request=request,
-            price=prepared.price,
-            prompt_tokens=prepared.prompt_tokens,
-            exact_tokens=prepared.exact_tokens,
-            deadline=deadline,
-        ) as admission:
+        async with self._admit(prepared, request, call.tenant, deadline) as admission:
             since = time.perf_counter()
             events = aiter(prepared.provider.stream(request, deadline))
             try:
