@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -26,21 +26,6 @@ pytestmark = pytest.mark.postgres
 
 RunFactory = Callable[..., list[RunEvent]]
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_archive_engine(database_url, pool_size=8, max_overflow=8)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def archive(engine: AsyncEngine) -> AsyncIterator[PostgresArchive]:
-    archive = PostgresArchive(engine)
-    yield archive
-    await archive.close()  # its writer's connection goes back before the engine is disposed
 
 
 async def _count(engine: AsyncEngine, sql: str) -> int:

@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pulse_archiver.adapters import PostgresArchive, create_archive_engine, upgrade
+from pulse_archiver.adapters import PostgresArchive
 from pulse_archiver.domain import fold
 from pulse_contracts import InvalidMessage, RunEvent, StepCompleted, event_message_id
 
 pytestmark = pytest.mark.postgres
 
 RunFactory = Callable[..., list[RunEvent]]
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_archive_engine(database_url, pool_size=4, max_overflow=4)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def archive(engine: AsyncEngine) -> AsyncIterator[PostgresArchive]:
-    archive = PostgresArchive(engine)
-    yield archive
-    await archive.close()
 
 
 async def _count(engine: AsyncEngine, sql: str) -> int:

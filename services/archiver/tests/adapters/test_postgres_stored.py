@@ -3,13 +3,13 @@ content, the events table the event as it travelled."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pulse_archiver.adapters import PostgresArchive, create_archive_engine, read_stored, upgrade
+from pulse_archiver.adapters import PostgresArchive, read_stored
 from pulse_broker import InMemoryBlobStore
 from pulse_contracts import JsonValue, RunCompleted, RunEvent, StepCompleted
 
@@ -17,14 +17,6 @@ pytestmark = pytest.mark.postgres
 
 RunFactory = Callable[..., list[RunEvent]]
 BIG = "y" * (2 * 1024 * 1024)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_archive_engine(database_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def test_a_stored_output_is_archived_with_its_content(
