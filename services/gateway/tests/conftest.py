@@ -5,8 +5,6 @@ Real NATS comes from the `pulse_stack.testing` plugin (`nats_url`, `nats_server`
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +12,6 @@ from typing import Final
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -32,6 +29,7 @@ from pulse_contracts import (
 )
 from pulse_gateway import Settings, create_app
 from pulse_gateway.adapters import InMemoryRunPublisher, InMemoryRunStore
+from pulse_stack.testing import serving as serving_app
 from pulse_telemetry import Telemetry, setup_telemetry
 
 TENANT_A_KEY: Final = "key-of-tenant-a"
@@ -119,26 +117,8 @@ class LiveServer:
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[LiveServer]:
     """`app` as `main()` runs it (lifespan on), until the block ends."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, lifespan="on", log_config=None, access_log=False, ws="websockets-sansio"
-        )
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(20):
-            while not server.started:
-                if task.done():
-                    raise RuntimeError("the gateway did not start") from task.exception()
-                await asyncio.sleep(0.02)
-        yield LiveServer(app, f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
-        sock.close()
+    async with serving_app(app, ws="websockets-sansio") as url:
+        yield LiveServer(app, url)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +11,6 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-import uvicorn
 from nats.js import JetStreamContext
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,6 +19,7 @@ from opentelemetry.trace import SpanKind
 from pulse_contracts import RunRequested, RunState, RunStatus, StepState, StepStatus, subjects
 from pulse_gateway import Settings, create_app
 from pulse_stack.servers import EmbeddedNats
+from pulse_stack.testing import serving as serving_app
 from pulse_telemetry import setup_telemetry
 
 pytestmark = pytest.mark.nats
@@ -47,23 +46,11 @@ async def serving(nats_url: str) -> AsyncIterator[LiveGateway]:
     telemetry = setup_telemetry(settings, install_global=False)
     telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     app = create_app(settings, telemetry=telemetry)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(20):
-            while not server.started:
-                if task.done():
-                    raise RuntimeError("the gateway did not start") from task.exception()
-                await asyncio.sleep(0.02)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            yield LiveGateway(http, spans)
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
-        sock.close()
+    async with (
+        serving_app(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=10) as http,
+    ):
+        yield LiveGateway(http, spans)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import httpx
 import nats
 import pytest
-import uvicorn
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -26,7 +25,7 @@ from pulse_contracts import (
     subjects,
 )
 from pulse_planner import PlannerSettings, create_app
-from pulse_stack.ports import free_port
+from pulse_stack.testing import serving as serving_app
 from pulse_telemetry import setup_telemetry
 
 DEMO_GOAL = "calculate 5 * 3, add the result as a todo, then list all todos"
@@ -69,37 +68,25 @@ async def _planner_idle(js: JetStreamContext) -> bool:
 async def bus(nats_url: str) -> AsyncIterator[Bus]:
     settings = PlannerSettings(
         nats_url=nats_url,
-        http_port=free_port(),
         log_format="text",
         max_deliver=2,
         redelivery_backoff_s=(0.1,),
     )
     app = create_app(settings, telemetry=setup_telemetry(settings, install_global=False))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=settings.http_port, log_config=None, lifespan="on"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    nc = await nats.connect(nats_url)
-    client = NatsBroker(nats_url)
-    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}")
-    try:
+    async with serving_app(app) as url, httpx.AsyncClient(base_url=url) as http:
+        nc = await nats.connect(nats_url)
+        client = NatsBroker(nats_url)
+        try:
 
-        async def ready() -> bool:
-            with contextlib.suppress(httpx.HTTPError):
+            async def ready() -> bool:
                 return (await http.get("/readyz")).status_code == 200
-            return False
 
-        await _eventually(ready)
-        await client.connect()
-        yield Bus(nc.jetstream(), client, http)
-    finally:
-        await http.aclose()
-        await client.stop()
-        await nc.close()
-        server.should_exit = True
-        await asyncio.wait_for(serving, 20)
+            await _eventually(ready)
+            await client.connect()
+            yield Bus(nc.jetstream(), client, http)
+        finally:
+            await client.stop()
+            await nc.close()
 
 
 def _request(run_id: str, prompt: str, message_id: str | None = None) -> RunRequested:

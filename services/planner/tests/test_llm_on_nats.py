@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import httpx
 import nats
 import pytest
-import uvicorn
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -38,7 +37,7 @@ from pulse_contracts import (
 )
 from pulse_planner import PlannerSettings, create_app
 from pulse_planner.domain import CachedPlan
-from pulse_stack.ports import free_port
+from pulse_stack.testing import serving as serving_app
 from pulse_telemetry import setup_telemetry
 
 pytestmark = pytest.mark.nats
@@ -161,7 +160,6 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 30
 async def running_planner(nats_url: str, **overrides: object) -> AsyncIterator[Planner]:
     settings = PlannerSettings(
         nats_url=nats_url,
-        http_port=free_port(),
         log_format="text",
         planner_mode="auto",
         planner_agent_simple="cheap",
@@ -172,31 +170,20 @@ async def running_planner(nats_url: str, **overrides: object) -> AsyncIterator[P
         **overrides,  # type: ignore[arg-type]
     )
     app = create_app(settings, telemetry=setup_telemetry(settings, install_global=False))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=settings.http_port, log_config=None, lifespan="on"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    nc = await nats.connect(nats_url)
-    client = NatsBroker(nats_url)
-    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}")
-    try:
+    async with serving_app(app) as url, httpx.AsyncClient(base_url=url) as http:
+        nc = await nats.connect(nats_url)
+        client = NatsBroker(nats_url)
+        try:
 
-        async def ready() -> bool:
-            with contextlib.suppress(httpx.HTTPError):
+            async def ready() -> bool:
                 return (await http.get("/readyz")).status_code == 200
-            return False
 
-        await eventually(ready)
-        await client.connect()
-        yield Planner(nc.jetstream(), nc, http, client)
-    finally:
-        await http.aclose()
-        await client.stop()
-        await nc.close()
-        server.should_exit = True
-        await asyncio.wait_for(serving, 20)
+            await eventually(ready)
+            await client.connect()
+            yield Planner(nc.jetstream(), nc, http, client)
+        finally:
+            await client.stop()
+            await nc.close()
 
 
 async def publish_catalogue(js: JetStreamContext, *specs: ToolSpec) -> None:

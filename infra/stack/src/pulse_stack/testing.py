@@ -9,6 +9,9 @@ Fixtures:
 - `nats_url` (function): the NATS URL after wiping every Pulse stream and KV bucket, so each
   test starts from an empty bus.
 - `database_url` (function): a SQLAlchemy URL of a fresh, empty database, dropped after.
+
+And `serving(app)`: a service's ASGI app under uvicorn in the test's own event loop, on a
+free loopback port, for tests that drive it over HTTP.
 """
 
 from __future__ import annotations
@@ -16,19 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import nats
 import pytest
+import uvicorn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pulse_stack.servers import EmbeddedNats, EmbeddedPostgres
 
-__all__ = ["NatsEndpoint", "PostgresEndpoint", "wipe_pulse_streams"]
+__all__ = ["NatsEndpoint", "PostgresEndpoint", "serving", "wipe_pulse_streams"]
 
 
 class _BackendSettings(BaseSettings):
@@ -135,6 +140,32 @@ async def wipe_pulse_streams(url: str) -> None:
                 await js.delete_stream(name)
     finally:
         await nc.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: Callable[..., Awaitable[None]], *, ws: str = "auto", startup_timeout_s: float = 30.0
+) -> AsyncIterator[str]:
+    """`app` as the service's `main()` serves it (lifespan on), until the block ends; yields
+    its base URL. The port is bound here first, so no other process can take it meanwhile."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, ws=ws)
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(startup_timeout_s):
+            while not server.started:
+                if task.done():
+                    raise RuntimeError("the app did not start") from task.exception()
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+        sock.close()
 
 
 @pytest.fixture

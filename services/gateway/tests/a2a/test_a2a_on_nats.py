@@ -10,7 +10,6 @@ subscribing to a run the gateway did not start over A2A are proven.
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +17,6 @@ from contextlib import asynccontextmanager
 import httpx
 import nats
 import pytest
-import uvicorn
 from a2a.client import Client, ClientConfig, create_client
 from a2a.types import (
     CancelTaskRequest,
@@ -41,6 +39,7 @@ from nats.js.api import DeliverPolicy
 
 from pulse_contracts import CancelRun, RunEvent, RunRequested, RunState, RunStatus, subjects
 from pulse_gateway import Settings, create_app
+from pulse_stack.testing import serving as serving_app
 from pulse_telemetry import setup_telemetry
 
 from .simulation import KEY_A, KEY_B, SimulatedPulse
@@ -116,22 +115,8 @@ async def serving(nats_url: str) -> AsyncIterator[str]:
         rate_limit_per_s=0,
     )
     app = create_app(settings, telemetry=setup_telemetry(settings, install_global=False))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(30):
-            while not server.started:
-                if task.done():
-                    raise RuntimeError("the gateway did not start") from task.exception()
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
-        sock.close()
+    async with serving_app(app) as url:
+        yield url
 
 
 @pytest.fixture
