@@ -29,6 +29,7 @@ from pulse_contracts import (
 )
 from pulse_gateway import Settings, create_app
 from pulse_gateway.adapters import InMemoryRunPublisher, InMemoryRunStore
+from pulse_gateway.wiring import Backends, in_memory_backends
 from pulse_stack.testing import serving as serving_app
 from pulse_telemetry import Telemetry, setup_telemetry
 
@@ -81,13 +82,16 @@ def publisher() -> InMemoryRunPublisher:
 
 
 @pytest.fixture
-def app(
-    settings: Settings,
-    telemetry: Telemetry,
-    store: InMemoryRunStore,
-    publisher: InMemoryRunPublisher,
-) -> FastAPI:
-    return create_app(settings, telemetry=telemetry, store=store, publisher=publisher)
+def backends(
+    settings: Settings, store: InMemoryRunStore, publisher: InMemoryRunPublisher
+) -> Backends:
+    """In-memory backends around `store` and `publisher` (archive, keys, usage, ...)."""
+    return in_memory_backends(settings, store, publisher)
+
+
+@pytest.fixture
+def app(settings: Settings, telemetry: Telemetry, backends: Backends) -> FastAPI:
+    return create_app(settings, telemetry=telemetry, backends=backends)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from pulse_gateway.adapters import (
     InMemoryToolCatalogue,
 )
 from pulse_gateway.domain import ConsumerLag
-from pulse_gateway.wiring import Backends, in_memory_backends
+from pulse_gateway.wiring import Backends
 from pulse_telemetry import Telemetry, setup_telemetry
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -37,18 +37,6 @@ def _fresh(settings: Settings, **kwargs: Any) -> FastAPI:
 
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def backends(
-    settings: Settings, store: InMemoryRunStore, publisher: InMemoryRunPublisher
-) -> Backends:
-    return in_memory_backends(settings, store, publisher)
-
-
-@pytest.fixture
-def app(settings: Settings, telemetry: Telemetry, backends: Backends) -> FastAPI:
-    return create_app(settings, telemetry=telemetry, backends=backends)
 
 
 def _seed(store: InMemoryRunStore, tenant: str, n: int, **fields: Any) -> RunState:

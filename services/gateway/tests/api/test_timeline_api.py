@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from pulse_contracts import (
     ErrorCode,
@@ -29,35 +27,16 @@ from pulse_contracts import (
     Usage,
     utcnow,
 )
-from pulse_gateway import Settings, create_app
-from pulse_gateway.adapters import InMemoryRunArchive, InMemoryRunPublisher, InMemoryRunStore
-from pulse_gateway.wiring import Backends, in_memory_backends
-from pulse_telemetry import Telemetry
+from pulse_gateway.adapters import InMemoryRunArchive, InMemoryRunStore
+from pulse_gateway.wiring import Backends
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def backends(
-    settings: Settings, store: InMemoryRunStore, publisher: InMemoryRunPublisher
-) -> Backends:
-    return in_memory_backends(settings, store, publisher)
 
 
 @pytest.fixture
 def archive(backends: Backends) -> InMemoryRunArchive:
     assert isinstance(backends.archive, InMemoryRunArchive)
     return backends.archive
-
-
-@pytest.fixture
-async def client(
-    settings: Settings, telemetry: Telemetry, backends: Backends
-) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(settings, telemetry=telemetry, backends=backends)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
-        yield client
 
 
 def _retried_run(run_id: str, tenant: str) -> list[RunEvent]:
