@@ -32,6 +32,7 @@ from pulse_contracts import (
 from pulse_executor import Settings
 from pulse_executor.adapters import BusEffectPublisher, DirectSend, producer_headers
 from pulse_executor.domain import PendingTimer
+from pulse_stack.nats_sync import server_caught_up
 from pulse_telemetry import RunAttributesProcessor, run_scope
 
 
@@ -120,7 +121,7 @@ async def test_on_a_real_server_sends_deduplicate_and_withdrawn_timers_never_fir
 
         heard: list[Msg] = []
         await nc.subscribe(subjects.task_cancel_subject("run-1"), cb=_append(heard))
-        await nc.flush()
+        await server_caught_up(nc)
         stop = CancelTask(
             message_id="run-1:a:1:cancel",
             run_id="run-1",

@@ -37,6 +37,7 @@ from pulse_contracts import (
 )
 from pulse_planner import PlannerSettings, create_app
 from pulse_planner.domain import CachedPlan
+from pulse_stack.nats_sync import server_caught_up
 from pulse_stack.testing import serving as serving_app
 from pulse_telemetry import setup_telemetry
 
@@ -101,7 +102,7 @@ class ScriptedLlm:
             await msg.respond(self.answer(request).model_dump_json().encode())
 
         await nc.subscribe(subjects.LLM_REQUESTS, queue=subjects.LLM_QUEUE_GROUP, cb=respond)
-        await nc.flush()
+        await server_caught_up(nc)
 
 
 @dataclass

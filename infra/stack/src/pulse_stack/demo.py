@@ -33,6 +33,7 @@ from pulse_contracts.events import (
     StepDispatched,
     StepFailed,
 )
+from pulse_stack.nats_sync import server_caught_up
 
 __all__ = ["DEMO_LLM_LATENCY_MS", "SAMPLE_GOALS", "run_demo"]
 
@@ -120,6 +121,7 @@ async def run_demo(
     nc = await nats.connect(nats_url)
     try:
         await nc.subscribe(subjects.RUN_EVENTS_WILDCARD, cb=on_event)
+        await server_caught_up(nc)  # no run starts before we listen
         async with PulseClient(gateway_url, api_key) as client:
             created = await asyncio.gather(*(client.create_run(goal) for goal in goals))
             for i, (goal, run) in enumerate(zip(goals, created, strict=True)):

@@ -24,6 +24,7 @@ from pulse_contracts import (
 )
 from pulse_planner.adapters import KvCatalogue, KvPlanCacheStore, NatsLlmClient
 from pulse_planner.domain import CachedPlan, LlmUnavailable, builtin_catalogue
+from pulse_stack.nats_sync import server_caught_up
 
 pytestmark = pytest.mark.nats
 
@@ -61,7 +62,7 @@ async def test_llm_client_round_trip_and_failures(nc: Client, broker: NatsBroker
         await msg.respond(reply.model_dump_json().encode())
 
     await nc.subscribe(subjects.LLM_REQUESTS, queue=subjects.LLM_QUEUE_GROUP, cb=answer)
-    await nc.flush()
+    await server_caught_up(nc)
     reply = await client.complete(REQUEST, timeout_s=10)
     assert (reply.request_id, reply.text) == ("q1", "hello")
     with pytest.raises(LlmUnavailable, match="not an LlmResponded"):

@@ -23,6 +23,7 @@ from pulse_client import PulseClient
 from pulse_contracts import RUN_EVENT_ADAPTER, subjects
 from pulse_contracts.events import RunEvent
 from pulse_stack.bench.timings import TERMINAL_EVENT_TYPES, is_settled
+from pulse_stack.nats_sync import server_caught_up
 
 __all__ = ["RunDriver", "RunRecord"]
 
@@ -67,6 +68,7 @@ class RunDriver:
     async def __aenter__(self) -> RunDriver:
         self._nc = await nats.connect(self._nats_url, name="pulse-bench-runs")
         await self._nc.subscribe(subjects.RUN_EVENTS_WILDCARD, cb=self._on_event)
+        await server_caught_up(self._nc)  # no run starts before we listen
         return self
 
     async def __aexit__(self, *exc: object) -> None:
