@@ -261,9 +261,9 @@ async def test_a_cancel_broadcast_stops_the_running_tool(bus: Bus) -> None:
 
 @pytest.mark.nats
 @pytest.mark.slow
-@pytest.mark.parametrize("bus", [1.0], indirect=True)
+@pytest.mark.parametrize("bus", [2.0], indirect=True)  # heartbeats every 2/3 s: room to stall
 async def test_a_tool_outliving_the_ack_wait_is_not_redelivered(bus: Bus) -> None:
-    bus.tool.seconds = 3.5  # three and a half ack waits
+    bus.tool.seconds = 7.0  # three and a half ack waits
     await bus.dispatch(timeout_s=30)
     [result] = await bus.results(15)
     assert (result.outcome, result.output) == ("succeeded", "slept")

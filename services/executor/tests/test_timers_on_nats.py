@@ -166,7 +166,7 @@ async def test_a_silent_agent_times_out_and_the_retry_completes(
     nats_url: str, nc: Client, msgs
 ) -> None:
     plan = msgs.plan(
-        {"id": "a", "timeout_s": 0.5, "retry": {"initial_delay_s": 0.2}, "input": {"v": 1}},
+        {"id": "a", "timeout_s": 1.5, "retry": {"initial_delay_s": 0.2}, "input": {"v": 1}},
     )
     service = create_service(settings(nats_url), install_telemetry=False)
 
@@ -284,7 +284,7 @@ async def test_two_executors_with_retries_and_timeouts_end_each_step_once(
     retry = {"initial_delay_s": 0.1, "max_delay_s": 0.5}
     plan = msgs.plan(
         *(
-            {"id": sid, "tool": "square", "input": {"n": i}, "timeout_s": 0.6, "retry": retry}
+            {"id": sid, "tool": "square", "input": {"n": i}, "timeout_s": 2.0, "retry": retry}
             for i, sid in enumerate(leaves)
         ),
         {

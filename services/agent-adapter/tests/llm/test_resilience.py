@@ -44,7 +44,8 @@ async def test_breaker_opens_probes_and_closes_again(
         registry=registry,
         llm_max_retries=0,
         llm_breaker_failures=2,
-        llm_breaker_cool_down_s=0.6,
+        # Long enough that the call made while open cannot turn into a probe on a busy machine.
+        llm_breaker_cool_down_s=2.0,
         llm_cache=False,
     )
     gateway = assembly.gateway
@@ -66,7 +67,7 @@ async def test_breaker_opens_probes_and_closes_again(
     assert done.agent == "backup"
     assert sent_to(stub, "gpt-flaky") == before  # refused without a request
 
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(2.1)
     assert breaker.state is BreakerState.HALF_OPEN
     assert gauge() == 1
     await gateway.complete(call("probe fails"))  # the probe reaches the provider, fails
@@ -74,7 +75,7 @@ async def test_breaker_opens_probes_and_closes_again(
     assert breaker.state is BreakerState.OPEN
 
     stub.llm.down.clear()
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(2.1)
     done = await gateway.complete(call("probe succeeds"))
     assert done.agent == "primary"
     assert breaker.state is BreakerState.CLOSED
