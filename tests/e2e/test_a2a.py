@@ -174,6 +174,10 @@ async def test_a_running_task_is_followed_and_kept_from_other_tenants(a2a_stack:
         a2a(a2a_stack, "HTTP+JSON", key=KEY_B) as stranger_rest,
     ):
         task = await _submitted(owner, "ask the llm to explain what a DAG is")
+        # Follow first: the stranger's checks below may outlast the LLM's answer, and a task
+        # that has ended can no longer be subscribed to.
+        following = owner_streaming.subscribe(SubscribeToTaskRequest(id=task.id))
+        snapshot = await asyncio.wait_for(anext(following), 30)
         for other in (stranger, stranger_rest):
             with pytest.raises(TaskNotFoundError):
                 await other.get_task(GetTaskRequest(id=task.id))
@@ -184,7 +188,7 @@ async def test_a_running_task_is_followed_and_kept_from_other_tenants(a2a_stack:
             assert task.id not in {
                 t.id for t in (await other.list_tasks(ListTasksRequest(page_size=100))).tasks
             }
-        followed = await _all(owner_streaming.subscribe(SubscribeToTaskRequest(id=task.id)))
+        followed = [snapshot, *await _all(following)]
     assert followed[0].task.id == task.id
     assert followed[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
     assert (await _rest_run(a2a_stack, task.id))["status"] == "completed"

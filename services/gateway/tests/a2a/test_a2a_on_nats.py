@@ -213,12 +213,12 @@ async def test_a_run_started_over_rest_is_a_task_to_subscribe_to(
     with pytest.raises(TaskNotFoundError):
         await clients[KEY_B, JSONRPC, False].get_task(GetTaskRequest(id=run_id))
 
-    following = asyncio.create_task(
-        _collect(clients[KEY_A, REST, True].subscribe(SubscribeToTaskRequest(id=run_id)))
-    )
-    await asyncio.sleep(0.5)
-    await pulse.finish(run_id)
-    responses = await following
+    stream = clients[KEY_A, REST, True].subscribe(SubscribeToTaskRequest(id=run_id))
+    async with asyncio.timeout(30):
+        # The run ends only once the snapshot is here: a terminal task cannot be subscribed.
+        snapshot = await anext(stream)
+        await pulse.finish(run_id)
+        responses = [snapshot, *[response async for response in stream]]
     assert responses[0].task.id == run_id
     assert responses[0].task.context_id == run_id  # a REST run is a context of its own
     assert responses[0].task.status.state == TaskState.TASK_STATE_WORKING
