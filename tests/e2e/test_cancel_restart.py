@@ -85,6 +85,22 @@ async def _events(stack: Stack, run_id: str) -> list[str]:
     return [r["type"] for r in rows]
 
 
+async def _llm_call_in_flight(adapter_url: str, timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    async with httpx.AsyncClient(base_url=adapter_url, timeout=5) as adapter:
+        while True:
+            scraped = (await adapter.get("/metrics")).text
+            held = [
+                float(line.rsplit(" ", 1)[1])
+                for line in scraped.splitlines()
+                if line.startswith("pulse_llm_in_flight{")
+            ]
+            if sum(held) >= 1:
+                return
+            assert asyncio.get_running_loop().time() < deadline, "no LLM call started"
+            await asyncio.sleep(0.05)
+
+
 async def test_cancel_stops_the_llm_call_and_restart_finishes_the_run(slow_stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=slow_stack.gateway_url, timeout=10) as client:
         created = await client.post("/v1/runs", json={"prompt": GOAL}, headers=KEY_A)
@@ -94,6 +110,8 @@ async def test_cancel_stops_the_llm_call_and_restart_finishes_the_run(slow_stack
         while [s["status"] for s in (await _run(client, run_id))["steps"]] != ["dispatched"]:
             assert asyncio.get_running_loop().time() < deadline, "the step never went out"
             await asyncio.sleep(0.05)
+        # "dispatched" is the executor's word; the call to stop is the one the adapter holds.
+        await _llm_call_in_flight(slow_stack.service("agent-adapter").url)
 
         assert (await client.post(f"/v1/runs/{run_id}/cancel", headers=KEY_B)).status_code == 404
         assert (await client.post(f"/v1/runs/{run_id}/restart", headers=KEY_A)).status_code == 409
