@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse_archiver.adapters import PostgresArchive, create_archive_engine, upgrade
+from pulse_contracts import RunEvent, StepCompleted, event_message_id
 
 
 @pytest.fixture
@@ -24,3 +25,25 @@ async def archive(engine: AsyncEngine) -> AsyncIterator[PostgresArchive]:
     archive = PostgresArchive(engine)
     yield archive
     await archive.close()  # its writer's connection goes back before the engine is disposed
+
+
+@pytest.fixture
+def jsonb_refused() -> Callable[[RunEvent], StepCompleted]:
+    """A valid event of run-1 whose output PostgreSQL refuses (a NUL in jsonb), timed as
+    the given event."""
+
+    def build(started: RunEvent) -> StepCompleted:
+        return StepCompleted(
+            message_id=event_message_id("run-1", "step.completed", "s1", 9),
+            run_id="run-1",
+            tenant="acme",
+            seq=50,
+            step_id="s1",
+            attempt=9,
+            tool="calculator",
+            output="NUL \u0000 is not allowed in jsonb",
+            started_at=started.occurred_at,
+            finished_at=started.occurred_at,
+        )
+
+    return build

@@ -19,7 +19,6 @@ from pulse_contracts import (
     RunStatus,
     StepCompleted,
     StepStatus,
-    event_message_id,
 )
 
 pytestmark = pytest.mark.postgres
@@ -136,21 +135,12 @@ async def test_tenants_and_listing(archive: PostgresArchive, make_run: RunFactor
 
 
 async def test_content_the_database_refuses_is_a_poison_message(
-    archive: PostgresArchive, engine: AsyncEngine, run_events: list[RunEvent]
+    archive: PostgresArchive,
+    engine: AsyncEngine,
+    run_events: list[RunEvent],
+    jsonb_refused: Callable[[RunEvent], StepCompleted],
 ) -> None:
-    started = run_events[0]
-    bad = StepCompleted(
-        message_id=event_message_id("run-1", "step.completed", "s1", 9),
-        run_id="run-1",
-        tenant="acme",
-        seq=50,
-        step_id="s1",
-        attempt=9,
-        tool="calculator",
-        output="NUL \u0000 is not allowed in jsonb",
-        started_at=started.occurred_at,
-        finished_at=started.occurred_at,
-    )
+    bad = jsonb_refused(run_events[0])
     with pytest.raises(InvalidMessage) as caught:
         await archive.record(bad)
     assert (caught.value.run_id, caught.value.step_id) == ("run-1", "s1")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse_archiver.adapters import PostgresArchive
 from pulse_archiver.domain import fold
-from pulse_contracts import InvalidMessage, RunEvent, StepCompleted, event_message_id
+from pulse_contracts import InvalidMessage, RunEvent, StepCompleted
 
 pytestmark = pytest.mark.postgres
 
@@ -83,22 +83,12 @@ async def test_a_batch_with_an_event_archived_before_stores_only_the_new_ones(
 
 
 async def test_a_refused_event_fails_alone_and_its_batch_is_archived(
-    archive: PostgresArchive, engine: AsyncEngine, make_run: RunFactory
+    archive: PostgresArchive,
+    make_run: RunFactory,
+    jsonb_refused: Callable[[RunEvent], StepCompleted],
 ) -> None:
     events = make_run(steps=2, retry=False)
-    started = events[0]
-    bad = StepCompleted(
-        message_id=event_message_id("run-1", "step.completed", "s1", 9),
-        run_id="run-1",
-        tenant="acme",
-        seq=50,
-        step_id="s1",
-        attempt=9,
-        tool="calculator",
-        output="NUL \u0000 is not allowed in jsonb",
-        started_at=started.occurred_at,
-        finished_at=started.occurred_at,
-    )
+    bad = jsonb_refused(events[0])
     batch = [*events[:3], bad, *events[3:]]
     outcomes = await asyncio.gather(*(archive.record(e) for e in batch), return_exceptions=True)
     refused = outcomes.pop(3)
