@@ -41,8 +41,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse_archiver.adapters import PostgresArchive, create_archive_engine, upgrade
 from pulse_contracts import (
-    Plan,
-    PlanStep,
     RunCompleted,
     RunEvent,
     RunStarted,
@@ -51,9 +49,9 @@ from pulse_contracts import (
     Usage,
     event_message_id,
 )
+from pulse_stack.bench.dag import calculator_plan, levels
 from pulse_stack.servers import EmbeddedPostgres
 
-_LEVELS = (("s1",), ("s2", "s3", "s4"), ("s5",))
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -61,18 +59,7 @@ def w1_run(number: int) -> list[RunEvent]:
     """The events the executor publishes for one W1 run, in the order it publishes them."""
     run_id = f"run-{number:05d}"
     scope = {"run_id": run_id, "tenant": "bench", "trace_id": f"{number:032x}"}
-    plan = Plan(
-        steps=[
-            PlanStep(
-                id=step,
-                tool="calculator",
-                input={"expression": f"{number} + {step[1:]}"},
-                depends_on=list(_LEVELS[level - 1]) if level else [],
-            )
-            for level, steps in enumerate(_LEVELS)
-            for step in steps
-        ]
-    )
+    plan = calculator_plan(str(number))
     clock = itertools.count()
 
     def at() -> datetime:
@@ -90,7 +77,7 @@ def w1_run(number: int) -> list[RunEvent]:
             **scope,
         )
     ]
-    for level in _LEVELS:
+    for level in levels():
         for step in level:
             events.append(
                 StepDispatched(
@@ -100,7 +87,7 @@ def w1_run(number: int) -> list[RunEvent]:
                     step_id=step,
                     attempt=1,
                     tool="calculator",
-                    input={"expression": f"{number} + {step[1:]}"},
+                    input=plan.step(step).input,
                     **scope,
                 )
             )

@@ -46,38 +46,20 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from pulse_contracts import (
-    Plan,
     PlanCreated,
-    PlanStep,
     RunState,
     TaskFinished,
     subjects,
     task_message_id,
 )
+from pulse_stack.bench.dag import calculator_plan
 from pulse_stack.bench.profiling import SpyRecorder, summarize_collapsed
 from pulse_stack.ports import free_port
 from pulse_stack.servers import EmbeddedNats, ServerProcess
 
-_LEVELS = (("s1",), ("s2", "s3", "s4"), ("s5",))
 _GRACE_S = 1.0
 _AGENT_DURABLE = "bench-agent"
 _SPY_HZ = 100
-
-
-def w1_plan(number: int, timeout_s: float) -> Plan:
-    return Plan(
-        steps=[
-            PlanStep(
-                id=step,
-                tool="calculator",
-                input={"expression": f"{number} + {step[1:]}"},
-                depends_on=list(_LEVELS[level - 1]) if level else [],
-                timeout_s=timeout_s,
-            )
-            for level, steps in enumerate(_LEVELS)
-            for step in steps
-        ]
-    )
 
 
 @dataclass
@@ -185,7 +167,7 @@ class Driver:
             tenant="bench",
             trace_id=trace_id,
             prompt=prompt,
-            plan=w1_plan(number, self._timeout_s),
+            plan=calculator_plan(str(number), timeout_s=self._timeout_s),
             planner="rule-based",
         )
         await self._js.publish(

@@ -11,7 +11,9 @@ from pulse_stack.bench.dag import (
     DagRun,
     ToolKind,
     ToolWindow,
+    calculator_plan,
     critical_path_s,
+    levels,
     plan_matches,
     pulse_goal,
     run_span_s,
@@ -21,6 +23,19 @@ from pulse_stack.bench.dag import (
 from pulse_stack.bench.params import BenchParams
 from pulse_stack.bench.tools import UnknownToolError, calculate, run_tool
 from pulse_stack.bench.workloads import calculator_chain_goal
+
+
+def test_the_diamond_has_three_levels_and_the_middle_one_runs_side_by_side() -> None:
+    assert levels() == (("s1",), ("s2", "s3", "s4"), ("s5",))
+
+
+def test_the_calculator_plan_is_the_one_the_planner_makes_of_the_goal() -> None:
+    made = RuleBasedPlanner().plan(pulse_goal("calculator", "17"))
+    built = calculator_plan("17", timeout_s=5.0)
+    assert [(s.id, s.tool, s.input, s.depends_on) for s in built.steps] == [
+        (s.id, s.tool, s.input, s.depends_on) for s in made.steps
+    ]
+    assert {s.timeout_s for s in built.steps} == {5.0}
 
 
 @pytest.mark.parametrize(("kind", "tool"), [("calculator", "calculator"), ("llm", "llm.complete")])

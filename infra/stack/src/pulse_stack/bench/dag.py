@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from pulse_contracts import Plan, PlanStep
+
 __all__ = [
     "DIAMOND",
     "TOOL_NAMES",
@@ -28,7 +30,9 @@ __all__ = [
     "SystemName",
     "ToolKind",
     "ToolWindow",
+    "calculator_plan",
     "critical_path_s",
+    "levels",
     "plan_matches",
     "pulse_goal",
     "run_span_s",
@@ -88,10 +92,38 @@ def plan_matches(plan: Sequence[tuple[str, str, Sequence[str]]], kind: ToolKind)
     return [(sid, tool, sorted(deps)) for sid, tool, deps in plan] == expected
 
 
+def levels(dag: Sequence[DagStep] = DIAMOND) -> tuple[tuple[str, ...], ...]:
+    """Step ids by depth, in `dag`'s order: a level starts once the one before has ended."""
+    depth: dict[str, int] = {}
+    for step in dag:  # topological order: every dependency already has its depth
+        depth[step.step_id] = 1 + max((depth[d] for d in step.depends_on), default=-1)
+    return tuple(
+        tuple(sid for sid, d in depth.items() if d == level)
+        for level in range(max(depth.values()) + 1)
+    )
+
+
+def calculator_plan(tag: str, *, timeout_s: float = 30.0) -> Plan:
+    """The plan Pulse's planner makes of `pulse_goal("calculator", tag)`, for the scripts
+    that drive one service with it directly."""
+    inputs = step_inputs("calculator", tag)
+    return Plan(
+        steps=[
+            PlanStep(
+                id=step.step_id,
+                tool=TOOL_NAMES["calculator"],
+                input={"expression": inputs[step.step_id]},
+                depends_on=list(step.depends_on),
+                timeout_s=timeout_s,
+            )
+            for step in DIAMOND
+        ]
+    )
+
+
 def critical_path_s(tool_latency_s: float) -> float:
-    """The least a run can take: three levels of one tool each."""
-    levels = 3
-    return levels * tool_latency_s
+    """The least a run can take: one tool call per level."""
+    return len(levels()) * tool_latency_s
 
 
 @dataclass(frozen=True)
