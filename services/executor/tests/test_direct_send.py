@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from pulse_broker import ensure_streams
+from pulse_broker import ensure_streams, server_caught_up
 from pulse_contracts import (
     CancelTask,
     DispatchTask,
@@ -32,7 +32,6 @@ from pulse_contracts import (
 from pulse_executor import Settings
 from pulse_executor.adapters import BusEffectPublisher, DirectSend, producer_headers
 from pulse_executor.domain import PendingTimer
-from pulse_stack.nats_sync import server_caught_up
 from pulse_telemetry import RunAttributesProcessor, run_scope
 
 

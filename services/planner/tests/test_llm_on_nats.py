@@ -23,7 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.errors import NotFoundError
 
-from pulse_broker import publish
+from pulse_broker import publish, server_caught_up
 from pulse_contracts import (
     ErrorCode,
     ErrorInfo,
@@ -37,7 +37,6 @@ from pulse_contracts import (
 )
 from pulse_planner import PlannerSettings, create_app
 from pulse_planner.domain import CachedPlan
-from pulse_stack.nats_sync import server_caught_up
 from pulse_stack.testing import serving as serving_app
 from pulse_telemetry import setup_telemetry
 

@@ -18,6 +18,7 @@ from typing import Final, cast
 import nats
 from nats.aio.msg import Msg
 
+from pulse_broker import server_caught_up
 from pulse_client import PulseClient, Timeline, render_waterfall
 from pulse_client.client import RunView
 from pulse_client.render import render_run, short
@@ -33,7 +34,6 @@ from pulse_contracts.events import (
     StepDispatched,
     StepFailed,
 )
-from pulse_stack.nats_sync import server_caught_up
 
 __all__ = ["DEMO_LLM_LATENCY_MS", "SAMPLE_GOALS", "run_demo"]
 

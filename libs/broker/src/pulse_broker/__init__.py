@@ -4,6 +4,8 @@
   dead-letters what JetStream stopped redelivering (max-deliveries advisories);
 - `durable_pull` — subscriber arguments for a durable pull consumer replicas can share;
 - `publish` — publish a contract message with `Nats-Msg-Id` and trace context;
+- `server_caught_up` — wait until nats-server has processed what a connection sent (a
+  started `PulseBroker` has done it: its subscriptions answer at once);
 - `ensure_streams` / `ensure_kv` / `ensure_object_store` — idempotent provisioning;
 - `BlobStore` / `NatsBlobStore` — values too large for a message, in the object store;
 - `TypedKv` — pydantic documents in a KV bucket with compare-and-set;
@@ -41,6 +43,7 @@ from pulse_broker.exhausted import (
 )
 from pulse_broker.factory import PulseBroker, build_broker, durable_pull
 from pulse_broker.kv import KvConflict, Revisioned, TypedKv
+from pulse_broker.nats_sync import server_caught_up
 from pulse_broker.provision import (
     KV_BUCKETS,
     OBJECT_STORES,
@@ -92,6 +95,7 @@ __all__ = [
     "provision_all",
     "publish",
     "serve",
+    "server_caught_up",
     "service_app",
     "store_letter",
     "stream_configs",

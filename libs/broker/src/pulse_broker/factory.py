@@ -17,6 +17,7 @@ from pulse_broker.baggage import BaggageMiddleware
 from pulse_broker.dead_letter import DeadLetterPolicy, dead_letter_middleware
 from pulse_broker.dlq_metrics import dead_letter_metrics, letters_per_consumer
 from pulse_broker.exhausted import ExhaustedDeliveries, durable_consumers
+from pulse_broker.nats_sync import server_caught_up
 from pulse_settings import ServiceSettings
 from pulse_telemetry import Telemetry
 
@@ -24,7 +25,9 @@ __all__ = ["PulseBroker", "build_broker", "durable_pull"]
 
 
 class PulseBroker(NatsBroker):
-    """A NatsBroker that starts listening for max-deliveries advisories before its consumers."""
+    """A NatsBroker that starts listening for max-deliveries advisories before its consumers,
+    and whose `start()` returns only once nats-server has every subscription it made: a
+    replica that says it is ready answers requests at once."""
 
     exhausted: ExhaustedDeliveries | None = None
 
@@ -33,6 +36,7 @@ class PulseBroker(NatsBroker):
         if self.exhausted is not None:
             await self.exhausted.start(self.connection)
         await super().start()
+        await server_caught_up(self.connection)
 
     async def stop(
         self,

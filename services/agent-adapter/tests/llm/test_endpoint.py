@@ -12,7 +12,6 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import NoRespondersError
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
@@ -46,29 +45,11 @@ async def endpoint(nats_url: str, llm: CompletionService) -> AsyncIterator[None]
         settings, Telemetry("agent-adapter", TracerProvider(), CollectorRegistry())
     )
     register_llm_endpoint(broker, llm)
-    await broker.start()
-    await answering(nats_url)
+    await broker.start()  # returns once the server has the endpoint's subscription
     try:
         yield
     finally:
         await broker.stop()
-
-
-async def answering(nats_url: str) -> None:
-    """Wait until a request finds the endpoint: the broker's SUB can still be queued in its
-    nats-py client when start() returns (see pulse_stack.nats_sync), and the server answers
-    "no responders" until it arrives."""
-    nc = await nats.connect(nats_url)
-    try:
-        async with asyncio.timeout(10):
-            while True:
-                try:
-                    await nc.request(subjects.LLM_REQUESTS, b"{}", timeout=2)  # invalid: cheap
-                    return
-                except NoRespondersError:
-                    await asyncio.sleep(0.02)
-    finally:
-        await nc.close()
 
 
 async def ask(

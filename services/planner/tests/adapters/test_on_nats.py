@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
+from pulse_broker import server_caught_up
 from pulse_contracts import (
     ChatMessage,
     LlmRequested,
@@ -24,7 +25,6 @@ from pulse_contracts import (
 )
 from pulse_planner.adapters import KvCatalogue, KvPlanCacheStore, NatsLlmClient
 from pulse_planner.domain import CachedPlan, LlmUnavailable, builtin_catalogue
-from pulse_stack.nats_sync import server_caught_up
 
 pytestmark = pytest.mark.nats
 

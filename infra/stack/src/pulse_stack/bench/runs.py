@@ -19,11 +19,11 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
+from pulse_broker import server_caught_up
 from pulse_client import PulseClient
 from pulse_contracts import RUN_EVENT_ADAPTER, subjects
 from pulse_contracts.events import RunEvent
 from pulse_stack.bench.timings import TERMINAL_EVENT_TYPES, is_settled
-from pulse_stack.nats_sync import server_caught_up
 
 __all__ = ["RunDriver", "RunRecord"]
 

@@ -1,12 +1,17 @@
-"""`server_caught_up` against a real nats-server: a subscription is live once it returns."""
+"""`server_caught_up` against a real nats-server: a subscription is live once it returns,
+and so is every subscription of a started `PulseBroker`."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import nats
 import pytest
 from nats.errors import NoRespondersError
 
-from pulse_stack.nats_sync import server_caught_up
+from pulse_broker import build_broker, server_caught_up
+from pulse_settings import ServiceSettings
+from pulse_telemetry import setup_telemetry
 
 pytestmark = pytest.mark.nats
 
@@ -43,3 +48,30 @@ async def test_a_connection_without_echo_times_out_instead_of_hanging(nats_url: 
             await server_caught_up(nc, timeout_s=0.2)
     finally:
         await nc.close()
+
+
+class ProbeSettings(ServiceSettings):
+    service_name: ClassVar[str] = "probe"
+
+
+async def test_a_started_broker_answers_requests_at_once(nats_url: str) -> None:
+    settings = ProbeSettings(nats_url=nats_url, log_format="text")
+    requester = await nats.connect(nats_url)
+    try:
+        for round_no in range(20):
+            broker = build_broker(settings, setup_telemetry(settings, install_global=False))
+            subject = f"pulse.test.started.{round_no}"
+
+            @broker.subscriber(subject, queue="q")
+            async def echo(body: int) -> int:
+                return body
+
+            await broker.start()
+            try:
+                # No retry on "no responders": start() returned, so the server has the SUB.
+                reply = await requester.request(subject, str(round_no).encode(), timeout=5)
+            finally:
+                await broker.stop()
+            assert reply.data == str(round_no).encode()
+    finally:
+        await requester.close()
