@@ -41,15 +41,6 @@ async def test_a_subscription_answers_requests_from_another_connection(nats_url:
         await responder.close()
 
 
-async def test_a_connection_without_echo_times_out_instead_of_hanging(nats_url: str) -> None:
-    nc = await nats.connect(nats_url, no_echo=True)
-    try:
-        with pytest.raises(nats.errors.TimeoutError):
-            await server_caught_up(nc, timeout_s=0.2)
-    finally:
-        await nc.close()
-
-
 class ProbeSettings(ServiceSettings):
     service_name: ClassVar[str] = "probe"
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.errors import NoRespondersError
 
 from pulse_agent_adapter import Settings, create_app
 from pulse_agent_adapter.llm.accounting import UsageDoc
@@ -45,9 +46,17 @@ async def adapter(nats_url: str) -> AsyncIterator[Client]:
 
 
 async def request(nc: Client, request: LlmRequested) -> LlmResponded:
-    # A started service has its subscriptions at the server: no "no responders" to wait out.
-    reply = await nc.request(subjects.LLM_REQUESTS, request.model_dump_json().encode(), timeout=10)
-    return LlmResponded.model_validate_json(reply.data)
+    async with asyncio.timeout(20):
+        while True:
+            try:
+                reply = await nc.request(
+                    subjects.LLM_REQUESTS, request.model_dump_json().encode(), timeout=10
+                )
+                return LlmResponded.model_validate_json(reply.data)
+            except NoRespondersError:
+                # FastStream's lifespan context is entered before the broker starts (its
+                # readiness comes later, from after_startup): the endpoint may not be up yet.
+                await asyncio.sleep(0.05)
 
 
 async def test_the_tool_catalogue_is_in_kv(adapter: Client) -> None:
